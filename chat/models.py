@@ -1,0 +1,155 @@
+"""Provider keys, the models an organisation enables, and conversations as message trees."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import ClassVar
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from accounts.models import Organization
+from core.fields import EncryptedTextField
+
+MONEY = {"max_digits": 20, "decimal_places": 9}
+
+
+class Provider(models.TextChoices):
+    OPENAI = "openai", "OpenAI"
+    ANTHROPIC = "anthropic", "Anthropic"
+    MISTRAL = "mistral", "Mistral"
+    GEMINI = "gemini", "Google Gemini"
+    OPENAI_COMPATIBLE = "openai_compatible", "OpenAI-compatible"
+
+
+class ProviderKey(models.Model):
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="provider_keys"
+    )
+    provider = models.CharField(max_length=32, choices=Provider.choices)
+    label = models.CharField(max_length=100)
+    base_url = models.URLField(max_length=500, blank=True)
+    # Ciphertext at rest; never serialised, logged or echoed. See core.fields.
+    api_key = EncryptedTextField()
+    key_last4 = models.CharField(max_length=4, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    rotated_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.provider}:{self.label}"
+
+    def __repr__(self) -> str:
+        # Never include the secret, even in a debugger or a traceback.
+        return f"<ProviderKey {self.pk} {self.provider} {self.label!r}>"
+
+    @property
+    def masked_key(self) -> str:
+        return f"…{self.key_last4}" if self.key_last4 else "…"
+
+
+class AIModel(models.Model):
+    """A model the organisation enabled, with the prices Potluck charges for it (USD per 1M tokens)."""
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="ai_models"
+    )
+    provider_key = models.ForeignKey(ProviderKey, on_delete=models.CASCADE, related_name="models")
+    # The org-facing id (unique in the org) and the upstream model name.
+    model_id = models.CharField(max_length=200)
+    name = models.CharField(max_length=200)
+    input_usd_per_mtok = models.DecimalField(**MONEY)
+    output_usd_per_mtok = models.DecimalField(**MONEY)
+    cached_input_usd_per_mtok = models.DecimalField(**MONEY, null=True, blank=True)
+    # Catalog rate for cache writes (Anthropic bills them above the input price); null = input price.
+    cache_write_usd_per_mtok = models.DecimalField(**MONEY, null=True, blank=True)
+    max_output_tokens = models.PositiveIntegerField(null=True, blank=True)
+    enabled = models.BooleanField(default=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints: ClassVar = [
+            models.UniqueConstraint(
+                fields=["organization", "model_id"], name="aimodel_unique_id_per_org"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.model_id
+
+    @property
+    def provider(self) -> str:
+        return self.provider_key.provider
+
+
+class Conversation(models.Model):
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="conversations"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="conversations"
+    )
+    title = models.CharField(max_length=200, blank=True)
+    # The org-facing model id last used; kept as text so disabling a model keeps history readable.
+    model = models.CharField(max_length=200, blank=True)
+    system_prompt = models.TextField(blank=True)
+    archived = models.BooleanField(default=False)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        indexes: ClassVar = [models.Index(fields=["user", "-updated_at"])]
+
+    def __str__(self) -> str:
+        return self.title or f"conversation {self.pk}"
+
+
+class MessageRole(models.TextChoices):
+    USER = "user", "User"
+    ASSISTANT = "assistant", "Assistant"
+
+
+class MessageStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    STREAMING = "streaming", "Streaming"
+    COMPLETE = "complete", "Complete"
+    STOPPED = "stopped", "Stopped"
+    FAILED = "failed", "Failed"
+
+
+class Message(models.Model):
+    """One node of a conversation tree: editing or regenerating adds a sibling, never overwrites."""
+
+    conversation = models.ForeignKey(
+        Conversation, on_delete=models.CASCADE, related_name="messages"
+    )
+    parent = models.ForeignKey(
+        "self", on_delete=models.CASCADE, null=True, blank=True, related_name="children"
+    )
+    role = models.CharField(max_length=16, choices=MessageRole.choices)
+    content = models.TextField(blank=True)
+    model = models.CharField(max_length=200, blank=True)
+    status = models.CharField(
+        max_length=16, choices=MessageStatus.choices, default=MessageStatus.COMPLETE
+    )
+    error_code = models.CharField(max_length=64, blank=True)
+    error_message = models.TextField(blank=True)
+    input_tokens = models.PositiveIntegerField(null=True, blank=True)
+    output_tokens = models.PositiveIntegerField(null=True, blank=True)
+    cached_input_tokens = models.PositiveIntegerField(null=True, blank=True)
+    reasoning_tokens = models.PositiveIntegerField(null=True, blank=True)
+    cost_usd = models.DecimalField(**MONEY, null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering: ClassVar = ["created_at", "id"]
+        indexes: ClassVar = [models.Index(fields=["conversation", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.role} message {self.pk}"
+
+
+ZERO = Decimal(0)

@@ -1,0 +1,142 @@
+"""One domain-error type and one renderer, shared by REST and WebSocket.
+
+Every error Potluck sends, over HTTP or as a WebSocket `error` frame, has the contract's shape
+`{"code": "<snake_case>", "message": "<human text>", "detail": {...}}`.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, TypedDict
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404
+from rest_framework import exceptions as drf_exceptions
+from rest_framework import status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+logger = logging.getLogger(__name__)
+
+
+class ErrorBody(TypedDict):
+    code: str
+    message: str
+    detail: dict[str, Any]
+
+
+class ApplicationError(Exception):
+    """A domain error: services raise it, interfaces render it.
+
+    `status` is used over HTTP; the WebSocket renders the same code and message as a frame.
+    """
+
+    code = "error"
+    status = status.HTTP_400_BAD_REQUEST
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        status: int | None = None,
+        detail: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        if code is not None:
+            self.code = code
+        if status is not None:
+            self.status = status
+        self.detail = detail or {}
+
+    def as_body(self) -> ErrorBody:
+        return {"code": self.code, "message": self.message, "detail": self.detail}
+
+
+class NotFoundError(ApplicationError):
+    code = "not_found"
+    status = status.HTTP_404_NOT_FOUND
+
+    def __init__(self, message: str = "Not found.", **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+
+
+class PermissionDeniedError(ApplicationError):
+    code = "permission_denied"
+    status = status.HTTP_403_FORBIDDEN
+
+    def __init__(
+        self, message: str = "You do not have permission to do this.", **kwargs: Any
+    ) -> None:
+        super().__init__(message, **kwargs)
+
+
+class ConflictError(ApplicationError):
+    status = status.HTTP_409_CONFLICT
+
+
+def error_body(code: str, message: str, detail: dict[str, Any] | None = None) -> ErrorBody:
+    return {"code": code, "message": message, "detail": detail or {}}
+
+
+def _first_message(detail: Any) -> str:
+    """The first human message in a DRF error structure, for the top-level `message`."""
+    if isinstance(detail, dict):
+        for key, value in detail.items():
+            inner = _first_message(value)
+            if inner:
+                return inner if key == "non_field_errors" else f"{key}: {inner}"
+    if isinstance(detail, list):
+        for item in detail:
+            inner = _first_message(item)
+            if inner:
+                return inner
+    return str(detail) if detail else ""
+
+
+_DRF_CODES: dict[type[drf_exceptions.APIException], str] = {
+    drf_exceptions.NotAuthenticated: "not_authenticated",
+    drf_exceptions.AuthenticationFailed: "not_authenticated",
+    drf_exceptions.PermissionDenied: "permission_denied",
+    drf_exceptions.NotFound: "not_found",
+    drf_exceptions.MethodNotAllowed: "method_not_allowed",
+    drf_exceptions.NotAcceptable: "not_acceptable",
+    drf_exceptions.UnsupportedMediaType: "unsupported_media_type",
+    drf_exceptions.Throttled: "rate_limited",
+    drf_exceptions.ParseError: "validation_error",
+    drf_exceptions.ValidationError: "validation_error",
+}
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    """DRF's EXCEPTION_HANDLER: render every error in the contract's shape."""
+    if isinstance(exc, ApplicationError):
+        return Response(exc.as_body(), status=exc.status)
+    if isinstance(exc, DjangoValidationError):
+        detail = exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
+        exc = drf_exceptions.ValidationError(detail=detail)
+    if isinstance(exc, Http404):
+        exc = drf_exceptions.NotFound()
+    if isinstance(exc, DjangoPermissionDenied):
+        exc = drf_exceptions.PermissionDenied()
+    response = drf_exception_handler(exc, context)
+    if response is None or not isinstance(exc, drf_exceptions.APIException):
+        return response
+    code = next((c for t, c in _DRF_CODES.items() if isinstance(exc, t)), "error")
+    if isinstance(exc, drf_exceptions.ValidationError):
+        fields = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
+        message = _first_message(fields) or "Invalid input."
+        response.data = error_body(code, message, {"fields": fields})
+    elif isinstance(exc, drf_exceptions.ParseError):
+        response.data = error_body(code, str(exc.detail))
+    else:
+        detail: dict[str, Any] = {}
+        if isinstance(exc, drf_exceptions.Throttled) and exc.wait is not None:
+            detail["retry_after_seconds"] = int(exc.wait)
+        response.data = error_body(code, str(exc.detail), detail)
+    if isinstance(exc, drf_exceptions.NotAuthenticated | drf_exceptions.AuthenticationFailed):
+        # Session auth has no WWW-Authenticate challenge, so DRF answers 403; the contract says 401.
+        response.status_code = status.HTTP_401_UNAUTHORIZED
+    return response

@@ -1,0 +1,14 @@
+"""Settings for `make run` on a laptop: secrets come from var/secrets.env, generated on first use."""
+
+from __future__ import annotations
+
+from server.env import ensure_local_secrets, env
+from server.settings.base import *  # noqa: F403
+from server.settings.base import FIELD_ENCRYPTION_KEY, SECRET_KEY
+
+if not SECRET_KEY or not FIELD_ENCRYPTION_KEY:
+    _local = ensure_local_secrets()
+    SECRET_KEY = SECRET_KEY or _local["SECRET_KEY"]
+    FIELD_ENCRYPTION_KEY = FIELD_ENCRYPTION_KEY or _local["FIELD_ENCRYPTION_KEY"]
+
+DEBUG = env.bool("DEBUG", default=False)

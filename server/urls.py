@@ -1,0 +1,23 @@
+from __future__ import annotations
+
+from django.contrib import admin
+from django.urls import include, path, re_path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from core import views as core_views
+
+urlpatterns = [
+    path("healthz", core_views.healthz, name="healthz"),
+    path("admin/", admin.site.urls),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("api/", include("accounts.urls")),
+    path("api/", include("chat.urls")),
+    path("api/", include("billing.urls")),
+    # Every other path is a client-side route of the SPA (built assets are served by whitenoise).
+    re_path(r"^(?!api/|admin/|static/|ws/|v1/).*$", core_views.spa_index, name="spa"),
+]
+
+handler400 = "core.views.json_400"
+handler404 = "core.views.json_404"
+handler500 = "core.views.json_500"

@@ -1,0 +1,49 @@
+"""Shared fixtures. Alice owns Acme, Bob is a member of Acme, Charlie owns another organisation."""
+
+from __future__ import annotations
+
+import pytest
+from rest_framework.test import APIClient
+
+from accounts.models import Organization, Role, User
+from tests.factories import make_org, make_user
+
+
+@pytest.fixture
+def acme(db: None) -> Organization:
+    return make_org(name="Acme")
+
+
+@pytest.fixture
+def globex(db: None) -> Organization:
+    return make_org(name="Globex")
+
+
+@pytest.fixture
+def alice(acme: Organization) -> User:
+    return make_user(org=acme, role=Role.OWNER, email="alice@acme.test", name="Alice")
+
+
+@pytest.fixture
+def bob(acme: Organization) -> User:
+    return make_user(org=acme, role=Role.MEMBER, email="bob@acme.test", name="Bob")
+
+
+@pytest.fixture
+def charlie(globex: Organization) -> User:
+    return make_user(org=globex, role=Role.OWNER, email="charlie@globex.test", name="Charlie")
+
+
+@pytest.fixture
+def api_client() -> APIClient:
+    """An API client that sends CSRF tokens like the SPA does (enforce_csrf_checks on)."""
+    return APIClient(enforce_csrf_checks=True)
+
+
+def login(client: APIClient, user: User) -> APIClient:
+    """Log in through a real session and set the CSRF header the way the SPA does."""
+    client.force_login(user)
+    client.get("/api/auth/csrf/")
+    token = client.cookies["csrftoken"].value
+    client.credentials(HTTP_X_CSRFTOKEN=token)
+    return client
