@@ -8,6 +8,8 @@ from rest_framework.test import APIClient
 from accounts.models import Organization, Role, User
 from tests.factories import make_org, make_user
 
+pytest_plugins = ["tests.fake_upstream.plugin"]
+
 
 @pytest.fixture
 def acme(db: None) -> Organization:
