@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from accounts.models import Organization
 
-MONEY = {"max_digits": 20, "decimal_places": 9}
+MONEY: dict[str, Any] = {"max_digits": 20, "decimal_places": 9}
 
 
 class UsageSource(models.TextChoices):
@@ -65,3 +65,66 @@ class UsageRecord(models.Model):
         if self.pk is not None:
             raise RuntimeError("Usage records are append-only.")
         super().save(*args, **kwargs)
+
+
+class ReservationStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    SETTLED = "settled", "Settled"
+    # Failed before any output: nothing was charged and the reserved amount is free again.
+    RELEASED = "released", "Released"
+
+
+class Reservation(models.Model):
+    """The worst-case cost of one provider call, held from admission until settlement.
+
+    Written by `billing.gate.admission_open` before the provider is called; closed exactly once by
+    `admission_settle` (or by the reaper, at the reserved amount, when the process died). The price
+    snapshot lives here so that settlement charges the prices the call was admitted at.
+    """
+
+    call_id = models.CharField(max_length=64, unique=True)
+    organization = models.ForeignKey(
+        Organization, on_delete=models.PROTECT, related_name="reservations"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="reservations"
+    )
+    model = models.CharField(max_length=200)
+    upstream_model = models.CharField(max_length=200)
+    provider = models.CharField(max_length=32)
+    provider_key_id = models.BigIntegerField(null=True, blank=True)
+    conversation_id = models.BigIntegerField(null=True, blank=True)
+    message_id = models.BigIntegerField(null=True, blank=True)
+    api_token_id = models.BigIntegerField(null=True, blank=True)
+    source = models.CharField(max_length=16, choices=UsageSource.choices)
+    input_usd_per_mtok = models.DecimalField(**MONEY)
+    cached_input_usd_per_mtok = models.DecimalField(**MONEY, null=True, blank=True)
+    cache_write_usd_per_mtok = models.DecimalField(**MONEY, null=True, blank=True)
+    output_usd_per_mtok = models.DecimalField(**MONEY)
+    prompt_tokens_upper = models.PositiveBigIntegerField()
+    max_tokens = models.PositiveBigIntegerField()
+    reserved_usd = models.DecimalField(**MONEY)
+    status = models.CharField(
+        max_length=16, choices=ReservationStatus.choices, default=ReservationStatus.OPEN
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    # Bumped by long-running calls; the reaper only takes open reservations whose heartbeat is old.
+    heartbeat_at = models.DateTimeField(default=timezone.now)
+    settled_at = models.DateTimeField(null=True, blank=True)
+    usage_record = models.OneToOneField(
+        UsageRecord,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="reservation",
+    )
+
+    class Meta:
+        indexes: ClassVar = [
+            models.Index(fields=["status", "heartbeat_at"]),
+            models.Index(fields=["organization", "status"]),
+            models.Index(fields=["user", "status"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"reservation {self.call_id}: {self.reserved_usd} {self.status}"

@@ -1,5 +1,12 @@
 from __future__ import annotations
 
-from django.urls import URLPattern, URLResolver
+from django.urls import URLPattern, URLResolver, path
 
-urlpatterns: list[URLPattern | URLResolver] = []
+from billing import apis
+
+urlpatterns: list[URLPattern | URLResolver] = [
+    path("usage/me/", apis.UsageMeApi.as_view()),
+    path("usage/records/", apis.UsageRecordListApi.as_view()),
+    path("usage/summary/", apis.UsageSummaryApi.as_view()),
+    path("usage/export.csv", apis.UsageExportCsvApi.as_view()),
+]

@@ -1,0 +1,401 @@
+"""The admission gate: THE one path to any provider call.
+
+    admission = admission_open(user=…, ai_model=…, prompt_tokens_upper=…, max_tokens=…, source=…)
+    … call the provider with admission.max_tokens and admission.upstream_model …
+    admission_settle(admission=admission, usage=…, output_text=…, failed_before_output=…)
+
+`admission_open` snapshots the model's prices, computes the call's worst-case cost and writes an
+open `Reservation`; `admission_settle` turns it into exactly one `UsageRecord` (or none when the
+call failed before any output); `reservation_reap` settles reservations whose process died.
+
+Everything here is synchronous and touches the database: from async code, call it through
+`channels.db.database_sync_to_async`. The gate fails closed: if the ledger cannot be written, no
+provider call may start (`ledger_unavailable`, 503).
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+from django.db import DatabaseError, IntegrityError, transaction
+from django.utils import timezone
+from rest_framework import status
+
+from accounts.models import Membership
+from billing.models import Reservation, ReservationStatus, UsageRecord, UsageSource
+from billing.pricing import (
+    TokenUsage,
+    UnitPrices,
+    cost_usd,
+    estimate_output_tokens,
+    worst_case_cost,
+)
+from core.exceptions import ApplicationError, NotFoundError
+
+if TYPE_CHECKING:
+    from accounts.models import User
+    from chat.models import AIModel
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Admission:
+    """A call the gate let through, with everything settlement needs (no further lookups)."""
+
+    call_id: str
+    organization_id: int
+    user_id: int
+    model_id: str  # the org-facing model id
+    upstream_model: str
+    provider: str
+    provider_key_id: int
+    prices: UnitPrices
+    max_tokens: int  # possibly lowered (model limit now, budgets later): send THIS upstream
+    prompt_tokens_upper: int
+    reserved_usd: Decimal
+    source: str
+    conversation_id: int | None
+    message_id: int | None
+    api_token_id: int | None
+
+
+def _ledger_unavailable(exc: Exception) -> ApplicationError:
+    logger.error("billing ledger unavailable: %s", type(exc).__name__, exc_info=exc)
+    return ApplicationError(
+        "Usage cannot be recorded right now, so the request was not sent. Try again shortly.",
+        code="ledger_unavailable",
+        status=status.HTTP_503_SERVICE_UNAVAILABLE,
+    )
+
+
+def prices_from_model(*, ai_model: AIModel) -> UnitPrices:
+    return UnitPrices(
+        input=ai_model.input_usd_per_mtok,
+        output=ai_model.output_usd_per_mtok,
+        cached_input=ai_model.cached_input_usd_per_mtok,
+        cache_write=ai_model.cache_write_usd_per_mtok,
+    )
+
+
+def _prices_from_reservation(reservation: Reservation) -> UnitPrices:
+    return UnitPrices(
+        input=reservation.input_usd_per_mtok,
+        output=reservation.output_usd_per_mtok,
+        cached_input=reservation.cached_input_usd_per_mtok,
+        cache_write=reservation.cache_write_usd_per_mtok,
+    )
+
+
+def _budgets_fit(
+    *,
+    organization_id: int,
+    user_id: int,
+    prompt_tokens_upper: int,
+    max_tokens: int,
+    prices: UnitPrices,
+) -> int:
+    """The max_tokens every applicable budget allows. Runs inside admission_open's transaction.
+
+    Budgets arrive in the next issue and plug in HERE: lock the user's and the org's budget rows
+    (select_for_update, in a fixed order), sum settled spend in the period plus open reservations,
+    lower max_tokens with pricing.max_tokens_that_fit, and raise ApplicationError(code=
+    "budget_exceeded", status=402) when fewer than min(64, max_tokens) tokens fit. Until then every
+    call fits as asked.
+    """
+    return max_tokens
+
+
+def admission_open(
+    *,
+    user: User,
+    ai_model: AIModel,
+    prompt_tokens_upper: int,
+    max_tokens: int,
+    source: str,
+    conversation_id: int | None = None,
+    message_id: int | None = None,
+    api_token_id: int | None = None,
+) -> Admission:
+    """Admit one provider call: snapshot prices, reserve its worst case, return the Admission.
+
+    `max_tokens` is capped at the model's `max_output_tokens` (and, later, at what budgets allow):
+    the caller must send `admission.max_tokens` upstream, not its own value. Raises
+    ApplicationError `validation_error` for bad arguments, `not_found` when the user is not in the
+    model's organisation, `ledger_unavailable` (503) when the database cannot be written.
+    """
+    if prompt_tokens_upper < 0 or max_tokens < 1:
+        raise ApplicationError(
+            "max_tokens must be at least 1 and the prompt size non-negative.",
+            code="validation_error",
+        )
+    if source not in UsageSource.values:
+        raise ApplicationError(f"Unknown usage source {source!r}.", code="validation_error")
+    if ai_model.max_output_tokens:
+        max_tokens = min(max_tokens, ai_model.max_output_tokens)
+    prices = prices_from_model(ai_model=ai_model)
+    call_id = uuid.uuid4().hex
+    try:
+        provider = ai_model.provider_key.provider
+        with transaction.atomic():
+            if not Membership.objects.filter(
+                user_id=user.pk, organization_id=ai_model.organization_id
+            ).exists():
+                raise NotFoundError("Model not found.")
+            max_tokens = _budgets_fit(
+                organization_id=ai_model.organization_id,
+                user_id=user.pk,
+                prompt_tokens_upper=prompt_tokens_upper,
+                max_tokens=max_tokens,
+                prices=prices,
+            )
+            reserved = worst_case_cost(prompt_tokens_upper, max_tokens, prices)
+            Reservation.objects.create(
+                call_id=call_id,
+                organization_id=ai_model.organization_id,
+                user_id=user.pk,
+                model=ai_model.model_id,
+                upstream_model=ai_model.name,
+                provider=provider,
+                provider_key_id=ai_model.provider_key_id,
+                conversation_id=conversation_id,
+                message_id=message_id,
+                api_token_id=api_token_id,
+                source=source,
+                input_usd_per_mtok=prices.input,
+                cached_input_usd_per_mtok=prices.cached_input,
+                cache_write_usd_per_mtok=prices.cache_write,
+                output_usd_per_mtok=prices.output,
+                prompt_tokens_upper=prompt_tokens_upper,
+                max_tokens=max_tokens,
+                reserved_usd=reserved,
+            )
+    except DatabaseError as exc:
+        raise _ledger_unavailable(exc) from exc
+    return Admission(
+        call_id=call_id,
+        organization_id=ai_model.organization_id,
+        user_id=user.pk,
+        model_id=ai_model.model_id,
+        upstream_model=ai_model.name,
+        provider=provider,
+        provider_key_id=ai_model.provider_key_id,
+        prices=prices,
+        max_tokens=max_tokens,
+        prompt_tokens_upper=prompt_tokens_upper,
+        reserved_usd=reserved,
+        source=source,
+        conversation_id=conversation_id,
+        message_id=message_id,
+        api_token_id=api_token_id,
+    )
+
+
+def admission_heartbeat(*, admission: Admission) -> None:
+    """Mark a long call as alive, so the reaper leaves its reservation alone."""
+    try:
+        Reservation.objects.filter(call_id=admission.call_id, status=ReservationStatus.OPEN).update(
+            heartbeat_at=timezone.now()
+        )
+    except DatabaseError:
+        # Best effort: a missed heartbeat only risks an early reap at the reserved amount.
+        logger.warning("reservation heartbeat failed for %s", admission.call_id)
+
+
+def _settled_usage(
+    *, admission: Admission, usage: TokenUsage | None, output_text: str
+) -> tuple[TokenUsage, bool]:
+    """The usage to bill and whether it is estimated."""
+    if usage is None:
+        # No report at all: the prompt's upper bound and the output text's estimate.
+        estimate = TokenUsage(
+            input_tokens=admission.prompt_tokens_upper,
+            output_tokens=estimate_output_tokens(output_text),
+        )
+        return estimate, True
+    usage = usage.normalized()
+    if usage.output_tokens == 0 and output_text:
+        # A report that stopped before its output count (a stream cut after Anthropic's
+        # message_start, say) while text did arrive: the output part is estimated.
+        return TokenUsage(
+            input_tokens=usage.input_tokens,
+            cached_input_tokens=usage.cached_input_tokens,
+            cache_write_tokens=usage.cache_write_tokens,
+            output_tokens=estimate_output_tokens(output_text),
+        ), True
+    return usage, False
+
+
+def _record_write(
+    *,
+    admission: Admission,
+    usage: TokenUsage,
+    cost: Decimal,
+    estimated: bool,
+) -> UsageRecord:
+    record = UsageRecord(
+        organization_id=admission.organization_id,
+        user_id=admission.user_id,
+        model=admission.model_id,
+        upstream_model=admission.upstream_model,
+        provider=admission.provider,
+        provider_key_id=admission.provider_key_id,
+        conversation_id=admission.conversation_id,
+        message_id=admission.message_id,
+        api_token_id=admission.api_token_id,
+        source=admission.source,
+        call_id=admission.call_id,
+        input_tokens=usage.input_tokens,
+        cached_input_tokens=usage.cached_input_tokens,
+        cache_write_tokens=usage.cache_write_tokens,
+        output_tokens=usage.output_tokens,
+        reasoning_tokens=usage.reasoning_tokens,
+        input_usd_per_mtok=admission.prices.input,
+        cached_input_usd_per_mtok=admission.prices.cached_input,
+        cache_write_usd_per_mtok=admission.prices.cache_write,
+        output_usd_per_mtok=admission.prices.output,
+        cost_usd=cost,
+        estimated=estimated,
+    )
+    # The call_id is unique: a concurrent settle that got here first makes this insert fail, and
+    # the savepoint lets the caller read that row instead.
+    with transaction.atomic():
+        record.save()
+    return record
+
+
+def _reservation_close(
+    reservation: Reservation | None, *, new_status: str, record: UsageRecord | None
+) -> None:
+    if reservation is None or reservation.status != ReservationStatus.OPEN:
+        return
+    reservation.status = new_status
+    reservation.settled_at = timezone.now()
+    reservation.usage_record = record
+    reservation.save(update_fields=["status", "settled_at", "usage_record"])
+
+
+def admission_settle(
+    *,
+    admission: Admission,
+    usage: TokenUsage | None,
+    output_text: str = "",
+    failed_before_output: bool = False,
+) -> UsageRecord | None:
+    """Settle one admitted call into the ledger, exactly once per call_id.
+
+    - `failed_before_output` and no usage: no ledger row (no charge); the reservation is released.
+    - `usage` None otherwise: input = the prompt's upper bound, output = estimate_output_tokens(
+      output_text), `estimated=True`.
+    - otherwise the reported usage (clamped upward if impossible) at the admission's prices.
+
+    Idempotent and safe under concurrency: the Reservation row is locked (select_for_update) for
+    the whole transaction, and the unique call_id backs it up where locks are no-ops (SQLite, whose
+    IMMEDIATE transactions serialise writers anyway). A repeated or concurrent call returns the
+    existing row, or None if the call was released; the reaper may have settled it first, at the
+    reserved amount, in which case that row is returned. Raises `ledger_unavailable` (503) when the
+    database is down: the reservation then stays open and the reaper settles it later.
+    """
+    try:
+        with transaction.atomic():
+            reservation = (
+                Reservation.objects.select_for_update().filter(call_id=admission.call_id).first()
+            )
+            existing = UsageRecord.objects.filter(call_id=admission.call_id).first()
+            if existing is not None:
+                _reservation_close(
+                    reservation, new_status=ReservationStatus.SETTLED, record=existing
+                )
+                return existing
+            if reservation is not None and reservation.status == ReservationStatus.RELEASED:
+                return None
+            if failed_before_output and usage is None:
+                _reservation_close(reservation, new_status=ReservationStatus.RELEASED, record=None)
+                return None
+            billed, estimated = _settled_usage(
+                admission=admission, usage=usage, output_text=output_text
+            )
+            try:
+                record = _record_write(
+                    admission=admission,
+                    usage=billed,
+                    cost=cost_usd(billed, admission.prices),
+                    estimated=estimated,
+                )
+            except IntegrityError:
+                record = UsageRecord.objects.get(call_id=admission.call_id)
+            _reservation_close(reservation, new_status=ReservationStatus.SETTLED, record=record)
+            return record
+    except DatabaseError as exc:
+        raise _ledger_unavailable(exc) from exc
+
+
+def _admission_from_reservation(reservation: Reservation) -> Admission:
+    return Admission(
+        call_id=reservation.call_id,
+        organization_id=reservation.organization_id,
+        user_id=reservation.user_id,
+        model_id=reservation.model,
+        upstream_model=reservation.upstream_model,
+        provider=reservation.provider,
+        provider_key_id=reservation.provider_key_id or 0,
+        prices=_prices_from_reservation(reservation),
+        max_tokens=int(reservation.max_tokens),
+        prompt_tokens_upper=int(reservation.prompt_tokens_upper),
+        reserved_usd=reservation.reserved_usd,
+        source=reservation.source,
+        conversation_id=reservation.conversation_id,
+        message_id=reservation.message_id,
+        api_token_id=reservation.api_token_id,
+    )
+
+
+def reservation_reap(*, older_than: timedelta) -> int:
+    """Settle open reservations whose heartbeat is older than `older_than`; return how many.
+
+    Their process died mid-call, so the usage is unknown: each is charged its reserved amount (the
+    worst case: prompt upper bound and max_tokens), `estimated=True`. Idempotent: each reservation
+    is settled in its own transaction under the same lock `admission_settle` takes, so a late
+    settle and the reaper never both write.
+    """
+    cutoff = timezone.now() - older_than
+    call_ids = list(
+        Reservation.objects.filter(
+            status=ReservationStatus.OPEN, heartbeat_at__lt=cutoff
+        ).values_list("call_id", flat=True)
+    )
+    reaped = 0
+    for call_id in call_ids:
+        with transaction.atomic():
+            reservation = (
+                Reservation.objects.select_for_update()
+                .filter(call_id=call_id, status=ReservationStatus.OPEN, heartbeat_at__lt=cutoff)
+                .first()
+            )
+            if reservation is None:
+                continue  # settled or heartbeat bumped since the scan
+            admission = _admission_from_reservation(reservation)
+            record = UsageRecord.objects.filter(call_id=call_id).first()
+            if record is None:
+                try:
+                    record = _record_write(
+                        admission=admission,
+                        usage=TokenUsage(
+                            input_tokens=admission.prompt_tokens_upper,
+                            output_tokens=admission.max_tokens,
+                        ),
+                        cost=reservation.reserved_usd,
+                        estimated=True,
+                    )
+                except IntegrityError:
+                    record = UsageRecord.objects.get(call_id=call_id)
+                else:
+                    reaped += 1
+                    logger.warning("reaped abandoned reservation %s", call_id)
+            _reservation_close(reservation, new_status=ReservationStatus.SETTLED, record=record)
+    return reaped
