@@ -1,5 +1,24 @@
 from __future__ import annotations
 
-from django.urls import URLPattern, URLResolver
+from django.urls import URLPattern, URLResolver, path
 
-urlpatterns: list[URLPattern | URLResolver] = []
+from chat import apis
+
+urlpatterns: list[URLPattern | URLResolver] = [
+    path("conversations/", apis.ConversationListApi.as_view(), name="conversation-list"),
+    path(
+        "conversations/<int:conversation_id>/",
+        apis.ConversationDetailApi.as_view(),
+        name="conversation-detail",
+    ),
+    path(
+        "conversations/<int:conversation_id>/messages/",
+        apis.ConversationMessagesApi.as_view(),
+        name="conversation-messages",
+    ),
+    path(
+        "conversations/<int:conversation_id>/export/",
+        apis.ConversationExportApi.as_view(),
+        name="conversation-export",
+    ),
+]

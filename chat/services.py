@@ -1,0 +1,463 @@
+"""Writes to conversations and messages. Every real-time frame is emitted after commit from here.
+
+All functions are synchronous and touch the database; the generation engine and the consumer call
+them through `database_sync_to_async`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from functools import partial
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.access import membership_get
+from accounts.models import Organization
+from chat import events
+from chat.access import conversation_get_for_update, conversation_get_for_user, message_get_for_user
+from chat.models import Conversation, Message, MessageRole, MessageStatus
+from chat.provider_selectors import aimodel_get_for_use
+from chat.selectors import branch_path_to_root, message_latest
+from chat.serializers import conversation_payload, message_payload
+from core.exceptions import ApplicationError
+
+# Marks "the frame had no parent_id key" (follow the latest message), distinct from None (new root).
+UNSET: Any = object()
+TITLE_MAX_CHARS = 200
+
+
+@dataclass(frozen=True)
+class PromptTurn:
+    role: str  # "user" | "assistant"
+    content: str
+
+
+@dataclass(frozen=True)
+class PreparedReply:
+    """Everything the generation engine needs to produce one assistant message."""
+
+    user_id: int
+    organization_id: int
+    conversation_id: int
+    assistant_message_id: int
+    model_id: str
+    system: str | None
+    turns: list[PromptTurn]
+    max_tokens: int
+    temperature: float | None
+
+
+def _validation_error(message: str, **detail: Any) -> ApplicationError:
+    return ApplicationError(message, code="validation_error", status=400, detail=detail)
+
+
+def _model_check(*, org: Organization, model_id: str) -> str:
+    """The model id if it names an enabled model of the org; `validation_error` otherwise."""
+    return aimodel_get_for_use(org=org, model_id=model_id).model_id
+
+
+# --- Conversations ------------------------------------------------------------------------------
+
+
+def conversation_create(
+    *, user: Any, title: str = "", model: str = "", system_prompt: str = ""
+) -> Conversation:
+    org = membership_get(user=user).organization
+    if model:
+        _model_check(org=org, model_id=model)
+    conversation = Conversation(
+        organization=org,
+        user=user,
+        title=title.strip()[:TITLE_MAX_CHARS],
+        model=model,
+        system_prompt=system_prompt,
+    )
+    conversation.full_clean()
+    conversation.save()
+    payload = conversation_payload(conversation)
+    transaction.on_commit(
+        partial(events.conversation_created_send, user_id=user.pk, conversation=payload)
+    )
+    return conversation
+
+
+def conversation_update(
+    *,
+    conversation: Conversation,
+    title: str | None = None,
+    model: str | None = None,
+    system_prompt: str | None = None,
+    archived: bool | None = None,
+) -> Conversation:
+    fields: list[str] = []
+    if title is not None:
+        conversation.title = title.strip()[:TITLE_MAX_CHARS]
+        fields.append("title")
+    if model is not None:
+        if model:
+            _model_check(org=conversation.organization, model_id=model)
+        conversation.model = model
+        fields.append("model")
+    if system_prompt is not None:
+        conversation.system_prompt = system_prompt
+        fields.append("system_prompt")
+    if archived is not None:
+        conversation.archived = archived
+        fields.append("archived")
+    if not fields:
+        return conversation
+    conversation.updated_at = timezone.now()
+    conversation.full_clean()
+    conversation.save(update_fields=[*fields, "updated_at"])
+    payload = conversation_payload(conversation)
+    transaction.on_commit(
+        partial(
+            events.conversation_updated_send, user_id=conversation.user_id, conversation=payload
+        )
+    )
+    return conversation
+
+
+def conversation_delete(*, conversation: Conversation) -> None:
+    """Delete a conversation and its messages. Usage records stay: the ledger has no FK to it.
+
+    A generation still streaming into it goes on and is settled as usual; its message updates
+    then find no row and are dropped (see `message_finish`).
+    """
+    user_id, conversation_id = conversation.user_id, conversation.pk
+    conversation.delete()
+    transaction.on_commit(
+        partial(events.conversation_deleted_send, user_id=user_id, conversation_id=conversation_id)
+    )
+
+
+def conversation_title_set(*, conversation_id: int, title: str) -> Conversation | None:
+    """Set a generated title, unless the user titled the conversation meanwhile (or deleted it)."""
+    title = " ".join(title.split()).strip().strip("\"'*#").strip()[:TITLE_MAX_CHARS]
+    if not title:
+        return None
+    with transaction.atomic():
+        conversation = Conversation.objects.select_for_update().filter(pk=conversation_id).first()
+        if conversation is None or conversation.title:
+            return None
+        conversation.title = title
+        conversation.save(update_fields=["title"])
+        payload = conversation_payload(conversation)
+        transaction.on_commit(
+            partial(
+                events.conversation_updated_send,
+                user_id=conversation.user_id,
+                conversation=payload,
+            )
+        )
+    return conversation
+
+
+# --- Messages -----------------------------------------------------------------------------------
+
+
+def message_create_user(
+    *,
+    conversation: Conversation,
+    parent: Message | None,
+    content: str,
+    client_id: str | None = None,
+) -> Message:
+    message = Message(
+        conversation=conversation,
+        parent=parent,
+        role=MessageRole.USER,
+        content=content,
+        status=MessageStatus.COMPLETE,
+    )
+    message.full_clean()
+    message.save()
+    transaction.on_commit(
+        partial(
+            events.message_created_send,
+            user_id=conversation.user_id,
+            message=message_payload(message),
+            client_id=client_id,
+        )
+    )
+    return message
+
+
+def message_create_assistant(
+    *, conversation: Conversation, parent: Message, model: str, client_id: str | None = None
+) -> Message:
+    message = Message(
+        conversation=conversation,
+        parent=parent,
+        role=MessageRole.ASSISTANT,
+        content="",
+        model=model,
+        status=MessageStatus.PENDING,
+    )
+    message.full_clean()
+    message.save()
+    transaction.on_commit(
+        partial(
+            events.message_created_send,
+            user_id=conversation.user_id,
+            message=message_payload(message),
+            client_id=client_id,
+        )
+    )
+    return message
+
+
+def _prompt_turns(path: list[Message]) -> list[PromptTurn]:
+    """The branch as provider turns. Empty assistant answers (failed before any output) are
+    dropped and consecutive turns of one role merged, because some providers insist on strict
+    user/assistant alternation."""
+    turns: list[PromptTurn] = []
+    for message in path:
+        if not message.content.strip():
+            continue
+        if turns and turns[-1].role == message.role:
+            turns[-1] = PromptTurn(turns[-1].role, f"{turns[-1].content}\n\n{message.content}")
+        else:
+            turns.append(PromptTurn(message.role, message.content))
+    return turns
+
+
+def _prepared(
+    *,
+    conversation: Conversation,
+    assistant: Message,
+    path: list[Message],
+    model_id: str,
+    max_tokens: int | None,
+    temperature: float | None,
+) -> PreparedReply:
+    org = conversation.organization
+    return PreparedReply(
+        user_id=conversation.user_id,
+        organization_id=conversation.organization_id,
+        conversation_id=conversation.pk,
+        assistant_message_id=assistant.pk,
+        model_id=model_id,
+        system=conversation.system_prompt or None,
+        turns=_prompt_turns(path),
+        max_tokens=max_tokens or org.default_max_tokens,
+        temperature=temperature,
+    )
+
+
+def message_send(
+    *,
+    user: Any,
+    conversation_id: int | None,
+    content: str,
+    model: str,
+    parent_id: int | None = UNSET,
+    client_id: str | None = None,
+    max_tokens: int | None = None,
+    temperature: float | None = None,
+) -> tuple[PreparedReply, bool]:
+    """Store a user message and its pending assistant answer; return what the engine needs and
+    whether the conversation was created.
+
+    Everything is validated before anything is written (model enabled in the caller's org,
+    content within the org's limit, the conversation and parent the caller's own), so a refused
+    frame stores nothing. Frames go out after commit in order: `conversation.created` (when
+    new), `message.created` for the user message, then for the assistant message.
+    """
+    org = membership_get(user=user).organization
+    model_id = _model_check(org=org, model_id=model)
+    if len(content) > org.max_message_chars:
+        raise _validation_error(
+            f"The message is longer than {org.max_message_chars} characters.",
+            max_message_chars=org.max_message_chars,
+        )
+    with transaction.atomic():
+        created = conversation_id is None
+        if conversation_id is None:
+            if parent_id not in (UNSET, None):
+                raise _validation_error("A new conversation has no parent message.")
+            conversation = Conversation(
+                organization=org, user=user, model=model_id, updated_at=timezone.now()
+            )
+            conversation.full_clean()
+            conversation.save()
+            payload = conversation_payload(conversation)
+            transaction.on_commit(
+                partial(
+                    events.conversation_created_send,
+                    user_id=user.pk,
+                    conversation=payload,
+                    client_id=client_id,
+                )
+            )
+            parent: Message | None = None
+        else:
+            conversation = conversation_get_for_update(user=user, conversation_id=conversation_id)
+            if parent_id is UNSET:
+                parent = message_latest(conversation=conversation)
+            elif parent_id is None:
+                parent = None
+            else:
+                parent = Message.objects.filter(pk=parent_id, conversation=conversation).first()
+                if parent is None:
+                    raise _validation_error("parent_id is not a message of this conversation.")
+            conversation.model = model_id
+            conversation.updated_at = timezone.now()
+            conversation.save(update_fields=["model", "updated_at"])
+        user_message = message_create_user(
+            conversation=conversation, parent=parent, content=content, client_id=client_id
+        )
+        assistant = message_create_assistant(
+            conversation=conversation, parent=user_message, model=model_id, client_id=client_id
+        )
+        path = branch_path_to_root(message=user_message)
+    prepared = _prepared(
+        conversation=conversation,
+        assistant=assistant,
+        path=path,
+        model_id=model_id,
+        max_tokens=max_tokens,
+        temperature=temperature,
+    )
+    return prepared, created
+
+
+def message_regenerate(
+    *,
+    user: Any,
+    message_id: int,
+    model: str | None = None,
+    client_id: str | None = None,
+    max_tokens: int | None = None,
+    temperature: float | None = None,
+) -> PreparedReply:
+    """A new assistant answer beside `message_id`, under the same user message."""
+    original = message_get_for_user(user=user, message_id=message_id)
+    if original.role != MessageRole.ASSISTANT or original.parent_id is None:
+        raise _validation_error("Only an assistant answer can be regenerated.")
+    conversation = original.conversation
+    model_id = _model_check(org=conversation.organization, model_id=model or original.model)
+    with transaction.atomic():
+        conversation = conversation_get_for_update(user=user, conversation_id=conversation.pk)
+        parent = Message.objects.get(pk=original.parent_id)
+        conversation.model = model_id
+        conversation.updated_at = timezone.now()
+        conversation.save(update_fields=["model", "updated_at"])
+        assistant = message_create_assistant(
+            conversation=conversation, parent=parent, model=model_id, client_id=client_id
+        )
+        path = branch_path_to_root(message=parent)
+    return _prepared(
+        conversation=conversation,
+        assistant=assistant,
+        path=path,
+        model_id=model_id,
+        max_tokens=max_tokens,
+        temperature=temperature,
+    )
+
+
+def message_progress_save(*, message_id: int, content: str) -> None:
+    """Persist partial content while streaming (a missing row, i.e. a deleted conversation, is
+    ignored). No frame: clients get the text from `message.delta`."""
+    Message.objects.filter(pk=message_id).update(
+        content=content, status=MessageStatus.STREAMING, updated_at=timezone.now()
+    )
+
+
+@dataclass(frozen=True)
+class MessageOutcome:
+    status: str  # complete | stopped | failed
+    content: str
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    cached_input_tokens: int | None = None
+    reasoning_tokens: int | None = None
+    cost_usd: Decimal | None = None
+    error_code: str = ""
+    error_message: str = ""
+
+
+def message_finish(*, message_id: int, outcome: MessageOutcome) -> Message | None:
+    """Store the final state of an assistant message and announce it after commit
+    (`message.completed` for complete/stopped, `message.failed` for failed).
+
+    Returns None when the message no longer exists (its conversation was deleted mid-stream).
+    """
+    with transaction.atomic():
+        message = Message.objects.select_for_update().filter(pk=message_id).first()
+        if message is None:
+            return None
+        message.status = outcome.status
+        message.content = outcome.content
+        message.input_tokens = outcome.input_tokens
+        message.output_tokens = outcome.output_tokens
+        message.cached_input_tokens = outcome.cached_input_tokens
+        message.reasoning_tokens = outcome.reasoning_tokens
+        message.cost_usd = outcome.cost_usd
+        message.error_code = outcome.error_code
+        message.error_message = outcome.error_message[:2000]
+        message.save(
+            update_fields=[
+                "status",
+                "content",
+                "input_tokens",
+                "output_tokens",
+                "cached_input_tokens",
+                "reasoning_tokens",
+                "cost_usd",
+                "error_code",
+                "error_message",
+                "updated_at",
+            ]
+        )
+        user_id = Conversation.objects.values_list("user_id", flat=True).get(
+            pk=message.conversation_id
+        )
+        sender = (
+            events.message_failed_send
+            if outcome.status == MessageStatus.FAILED
+            else events.message_completed_send
+        )
+        transaction.on_commit(partial(sender, user_id=user_id, message=message_payload(message)))
+    return message
+
+
+def title_prompt_for(*, message_id: int) -> tuple[int, int, str, list[PromptTurn]] | None:
+    """(user_id, conversation_id, title model id, prompt) when the conversation of this just
+    completed answer should get a generated title, else None.
+
+    Only the first answer of an untitled conversation qualifies, and only when the org names an
+    enabled `title_model`.
+    """
+    message = Message.objects.select_related("conversation__organization").filter(pk=message_id)
+    answer = message.first()
+    if answer is None or answer.status != MessageStatus.COMPLETE or answer.parent_id is None:
+        return None
+    conversation = answer.conversation
+    org = conversation.organization
+    if conversation.title or not org.title_model:
+        return None
+    if (
+        Message.objects.filter(
+            conversation=conversation, role=MessageRole.ASSISTANT, status=MessageStatus.COMPLETE
+        )
+        .exclude(pk=answer.pk)
+        .exists()
+    ):
+        return None
+    try:
+        title_model = _model_check(org=org, model_id=org.title_model)
+    except ApplicationError:
+        return None
+    question = Message.objects.get(pk=answer.parent_id).content
+    text = f"User: {question[:2000]}\n\nAssistant: {answer.content[:2000]}"
+    return conversation.user_id, conversation.pk, title_model, [PromptTurn("user", text)]
+
+
+def conversation_for_user(*, user: Any, conversation_id: int) -> Conversation:
+    """Resolve access for a subscription (a thin alias so consumers call one service)."""
+    return conversation_get_for_user(user=user, conversation_id=conversation_id)
