@@ -28,6 +28,16 @@ class Organization(models.Model):
         return self.name
 
 
+class SetupMarker(models.Model):
+    """A singleton row written by first-run setup; its primary key makes setup happen once."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return "setup done"
+
+
 class UserManager(BaseUserManager["User"]):
     use_in_migrations = True
 
@@ -52,7 +62,7 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_staff = models.BooleanField(default=False)
     date_joined = models.DateTimeField(default=timezone.now)
 
-    objects: ClassVar[UserManager] = UserManager()  # type: ignore[assignment]
+    objects: ClassVar[UserManager] = UserManager()
 
     USERNAME_FIELD = "email"
     EMAIL_FIELD = "email"

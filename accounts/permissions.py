@@ -1,4 +1,4 @@
-"""DRF permission classes built on accounts.access (the chokepoint), for views' permission_classes."""
+"""DRF permission classes built on accounts.access (the chokepoint)."""
 
 from __future__ import annotations
 

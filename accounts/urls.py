@@ -1,5 +1,21 @@
 from __future__ import annotations
 
-from django.urls import URLPattern, URLResolver
+from django.urls import path
 
-urlpatterns: list[URLPattern | URLResolver] = []
+from accounts import apis
+
+urlpatterns = [
+    path("auth/csrf/", apis.CsrfApi.as_view()),
+    path("auth/login/", apis.LoginApi.as_view()),
+    path("auth/logout/", apis.LogoutApi.as_view()),
+    path("auth/me/", apis.MeApi.as_view()),
+    path("setup/", apis.SetupApi.as_view()),
+    path("org/", apis.OrgApi.as_view()),
+    path("members/", apis.MemberListApi.as_view()),
+    path("members/<int:user_id>/", apis.MemberDetailApi.as_view()),
+    path("invitations/", apis.InvitationListApi.as_view()),
+    path("invitations/lookup/", apis.InvitationLookupApi.as_view()),
+    path("invitations/accept/", apis.InvitationAcceptApi.as_view()),
+    path("invitations/<int:invitation_id>/", apis.InvitationDetailApi.as_view()),
+    path("audit/", apis.AuditEventListApi.as_view()),
+]

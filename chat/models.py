@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from django.conf import settings
 from django.db import models
@@ -12,7 +12,7 @@ from django.utils import timezone
 from accounts.models import Organization
 from core.fields import EncryptedTextField
 
-MONEY = {"max_digits": 20, "decimal_places": 9}
+MONEY: dict[str, Any] = {"max_digits": 20, "decimal_places": 9}
 
 
 class Provider(models.TextChoices):

@@ -33,7 +33,7 @@ class ApplicationError(Exception):
     """
 
     code = "error"
-    status = status.HTTP_400_BAD_REQUEST
+    status: int = status.HTTP_400_BAD_REQUEST
 
     def __init__(
         self,
@@ -57,7 +57,7 @@ class ApplicationError(Exception):
 
 class NotFoundError(ApplicationError):
     code = "not_found"
-    status = status.HTTP_404_NOT_FOUND
+    status: int = status.HTTP_404_NOT_FOUND
 
     def __init__(self, message: str = "Not found.", **kwargs: Any) -> None:
         super().__init__(message, **kwargs)
@@ -65,7 +65,7 @@ class NotFoundError(ApplicationError):
 
 class PermissionDeniedError(ApplicationError):
     code = "permission_denied"
-    status = status.HTTP_403_FORBIDDEN
+    status: int = status.HTTP_403_FORBIDDEN
 
     def __init__(
         self, message: str = "You do not have permission to do this.", **kwargs: Any
@@ -74,7 +74,7 @@ class PermissionDeniedError(ApplicationError):
 
 
 class ConflictError(ApplicationError):
-    status = status.HTTP_409_CONFLICT
+    status: int = status.HTTP_409_CONFLICT
 
 
 def error_body(code: str, message: str, detail: dict[str, Any] | None = None) -> ErrorBody:
@@ -115,8 +115,10 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     if isinstance(exc, ApplicationError):
         return Response(exc.as_body(), status=exc.status)
     if isinstance(exc, DjangoValidationError):
-        detail = exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
-        exc = drf_exceptions.ValidationError(detail=detail)
+        messages: dict[str, Any] = (
+            exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
+        )
+        exc = drf_exceptions.ValidationError(detail=messages)
     if isinstance(exc, Http404):
         exc = drf_exceptions.NotFound()
     if isinstance(exc, DjangoPermissionDenied):
@@ -126,16 +128,19 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         return response
     code = next((c for t, c in _DRF_CODES.items() if isinstance(exc, t)), "error")
     if isinstance(exc, drf_exceptions.ValidationError):
-        fields = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
+        fields: dict[str, Any] = (
+            exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
+        )
         message = _first_message(fields) or "Invalid input."
         response.data = error_body(code, message, {"fields": fields})
     elif isinstance(exc, drf_exceptions.ParseError):
         response.data = error_body(code, str(exc.detail))
     else:
-        detail: dict[str, Any] = {}
-        if isinstance(exc, drf_exceptions.Throttled) and exc.wait is not None:
-            detail["retry_after_seconds"] = int(exc.wait)
-        response.data = error_body(code, str(exc.detail), detail)
+        extra: dict[str, Any] = {}
+        wait = getattr(exc, "wait", None)
+        if isinstance(exc, drf_exceptions.Throttled) and wait is not None:
+            extra["retry_after_seconds"] = int(wait)
+        response.data = error_body(code, str(exc.detail), extra)
     if isinstance(exc, drf_exceptions.NotAuthenticated | drf_exceptions.AuthenticationFailed):
         # Session auth has no WWW-Authenticate challenge, so DRF answers 403; the contract says 401.
         response.status_code = status.HTTP_401_UNAUTHORIZED

@@ -8,6 +8,7 @@ from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.db import connection
 from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse
+from django.http.response import HttpResponseBase
 from django.views.decorators.csrf import ensure_csrf_cookie
 
 from core.exceptions import error_body
@@ -55,7 +56,7 @@ async def healthz(request: HttpRequest) -> JsonResponse:
 
 
 @ensure_csrf_cookie
-def spa_index(request: HttpRequest) -> HttpResponse:
+def spa_index(request: HttpRequest) -> HttpResponseBase:
     """The SPA shell for every client-side route; the router in the browser takes it from there."""
     index = settings.SPA_DIST_DIR / "index.html"
     if not index.exists():
@@ -76,7 +77,7 @@ def csrf_failure(request: HttpRequest, reason: str = "") -> JsonResponse:
     )
 
 
-def json_404(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+def json_404(request: HttpRequest, exception: Exception | None = None) -> HttpResponseBase:
     if request.path.startswith(("/api/", "/v1/")):
         return JsonResponse(error_body("not_found", "Not found."), status=404)
     return spa_index(request)

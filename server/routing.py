@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.urls import path
 
 from chat.consumers import ChatConsumer
 
-websocket_urlpatterns = [
-    path("ws/chat/", ChatConsumer.as_asgi()),
+websocket_urlpatterns: list[Any] = [
+    path("ws/chat/", ChatConsumer.as_asgi()),  # type: ignore[arg-type]
 ]

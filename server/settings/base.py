@@ -10,9 +10,13 @@ import zoneinfo
 from typing import Any
 from urllib.parse import urlparse
 
+import django_stubs_ext
 from django.core.exceptions import ImproperlyConfigured
 
 from server.env import BASE_DIR, VAR_DIR, env, env_secret
+
+# Lets admin and other generic classes be subscripted at run time, as the type stubs want.
+django_stubs_ext.monkeypatch()
 
 DEBUG = env.bool("DEBUG", default=False)
 
@@ -87,16 +91,21 @@ TEMPLATES = [
 VAR_DIR.mkdir(parents=True, exist_ok=True)
 _default_db = f"sqlite:///{VAR_DIR / 'potluck.sqlite3'}"
 try:
-    DATABASES: dict[str, dict[str, Any]] = {"default": env.db_url("DATABASE_URL", default=_default_db)}
+    DATABASES: dict[str, dict[str, Any]] = {
+        "default": env.db_url("DATABASE_URL", default=_default_db)
+    }
 except (ImproperlyConfigured, KeyError, ValueError) as exc:
     raise ImproperlyConfigured(
         f"DATABASE_URL is not a valid database URL (postgres://… or sqlite:///…): {exc}"
     ) from exc
-if DATABASES["default"]["ENGINE"] not in {
+if DATABASES["default"].get("ENGINE") not in {
     "django.db.backends.postgresql",
     "django.db.backends.sqlite3",
 }:
-    raise ImproperlyConfigured("DATABASE_URL must point at PostgreSQL or SQLite.")
+    raise ImproperlyConfigured(
+        "DATABASE_URL must be a postgres://… or sqlite:///… URL; "
+        f"got one for {DATABASES['default'].get('ENGINE') or 'no known engine'}."
+    )
 IS_SQLITE = DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3"
 if IS_SQLITE:
     # The web server and the Celery processes share one file: WAL lets readers run beside the
@@ -212,6 +221,10 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "core.exceptions.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    "DEFAULT_THROTTLE_RATES": {
+        "login": env.str("LOGIN_RATE", default="20/min"),
+        "invitation": env.str("INVITATION_RATE", default="30/min"),
+    },
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Potluck API",

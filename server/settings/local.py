@@ -1,4 +1,4 @@
-"""Settings for `make run` on a laptop: secrets come from var/secrets.env, generated on first use."""
+"""Settings for `make run` on a laptop: secrets come from var/secrets.env, made on first use."""
 
 from __future__ import annotations
 

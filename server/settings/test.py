@@ -4,10 +4,11 @@
 from __future__ import annotations
 
 from server.settings.base import *  # noqa: F403
+from server.env import VAR_DIR
 from server.settings.base import REDIS_URL
 
-SECRET_KEY = "test-secret-key-" + "x" * 40  # noqa: S105
-FIELD_ENCRYPTION_KEY = "test-field-encryption-key-" + "y" * 16  # noqa: S105
+SECRET_KEY = "test-secret-key-" + "x" * 40
+FIELD_ENCRYPTION_KEY = "test-field-encryption-key-" + "y" * 16
 DEBUG = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
@@ -16,3 +17,25 @@ if not REDIS_URL:
 ALLOWED_HOSTS = ["testserver", "127.0.0.1", "localhost"]
 # Tests build the SPA only for the browser suite; the API tests need no built assets.
 WHITENOISE_AUTOREFRESH = True
+REST_FRAMEWORK = {
+    **REST_FRAMEWORK,  # noqa: F405
+    "DEFAULT_THROTTLE_RATES": {"login": "1000/min", "invitation": "1000/min"},
+}
+if REDIS_URL:
+    import uuid
+
+    # A fresh key space per test process, so counters never leak between runs.
+    _prefix = f"potluck-test-{uuid.uuid4().hex[:8]}"
+    CHANNEL_LAYERS = {  # noqa: F405
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": [REDIS_URL], "prefix": _prefix, "capacity": 1500},
+        }
+    }
+    CACHES["default"]["KEY_PREFIX"] = _prefix  # noqa: F405
+if IS_SQLITE:  # noqa: F405
+    import os
+
+    # A file, not shared-cache memory: threads in concurrency tests then wait on the busy timeout
+    # instead of failing with "table is locked". One file per process: runs never collide.
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-{os.getpid()}.sqlite3")}  # noqa: F405
