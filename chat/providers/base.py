@@ -1,0 +1,256 @@
+"""The one provider interface every caller uses: configs, requests, events and errors.
+
+Callers build a `ProviderConfig` (decrypted key + optional base URL) and a `ChatRequest`, then
+iterate `stream_chat(config, request)`: `TextDelta`s as they arrive, at most one `UsageReport`
+(normalised to OpenAI's convention, only when the provider reported usage) and one `Finish`.
+Failures raise `ProviderError` with one of the contract's provider codes. Closing the generator
+(`aclose()` or cancelling the task iterating it) closes the upstream HTTP connection.
+
+Everything HTTP goes through one pooled `aiohttp.ClientSession` per running event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import weakref
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Literal
+
+import aiohttp
+
+logger = logging.getLogger("chat.providers")
+
+ProviderName = Literal["openai", "anthropic", "mistral", "gemini", "openai_compatible"]
+PROVIDERS: tuple[str, ...] = ("openai", "anthropic", "mistral", "gemini", "openai_compatible")
+
+# CONTRACT "Provider keys": the API roots the providers' paths are appended to.
+DEFAULT_BASE_URLS: dict[str, str] = {
+    "openai": "https://api.openai.com/v1",
+    "mistral": "https://api.mistral.ai/v1",
+    "anthropic": "https://api.anthropic.com",
+    "gemini": "https://generativelanguage.googleapis.com/v1beta",
+}
+
+# Timeouts and retry policy. Module constants read at call time, so tests can shrink them.
+CONNECT_TIMEOUT: float = 10.0  # TCP + TLS connect
+FIRST_BYTE_TIMEOUT: float = 120.0  # request sent -> response headers, and -> first body bytes
+IDLE_TIMEOUT: float = 60.0  # longest silence tolerated between two body reads
+MAX_RETRIES: int = 2  # extra attempts, only ever before the first token
+RETRY_BACKOFF: float = 0.5  # first backoff in seconds; doubles per attempt
+RETRY_AFTER_CAP: float = 4.0  # a longer retry-after is surfaced to the caller, not waited for
+
+ProviderErrorCode = Literal[
+    "provider_auth",
+    "provider_rate_limited",
+    "provider_unavailable",
+    "context_length_exceeded",
+    "provider_error",
+]
+
+
+@dataclass(frozen=True)
+class ProviderConfig:
+    provider: str
+    api_key: str = field(repr=False)  # never in a repr, log line or error message
+    base_url: str | None
+
+    def resolved_base_url(self) -> str:
+        """The API root, without a trailing slash (CONTRACT "Provider keys")."""
+        if self.base_url:
+            return self.base_url.rstrip("/")
+        try:
+            return DEFAULT_BASE_URLS[self.provider]
+        except KeyError:
+            raise ProviderError(
+                "provider_error", f"Provider {self.provider!r} needs a base URL."
+            ) from None
+
+
+@dataclass(frozen=True)
+class ChatMessage:
+    role: Literal["user", "assistant"]
+    content: str
+
+
+@dataclass(frozen=True)
+class ChatRequest:
+    model: str
+    messages: list[ChatMessage]
+    max_tokens: int
+    system: str | None = None
+    temperature: float | None = None
+    stop: list[str] | None = None
+
+
+@dataclass(frozen=True)
+class TextDelta:
+    text: str
+
+
+@dataclass(frozen=True)
+class UsageReport:
+    """Token counts in OpenAI's convention whatever the provider.
+
+    `input_tokens` includes cached and cache-write tokens; `output_tokens` includes reasoning.
+    """
+
+    input_tokens: int
+    cached_input_tokens: int
+    cache_write_tokens: int
+    output_tokens: int
+    reasoning_tokens: int
+
+
+FinishReason = Literal["stop", "length", "content_filter", "other"]
+
+
+@dataclass(frozen=True)
+class Finish:
+    reason: str  # one of FinishReason
+    raw: str | None = None  # the provider's own value, e.g. "end_turn", "MAX_TOKENS"
+
+
+ProviderEvent = TextDelta | UsageReport | Finish
+
+
+class ProviderError(Exception):
+    """A provider failure, with one of the contract's provider codes.
+
+    `message` is human text and never contains the API key (upstream text is scrubbed before it
+    gets here). `partial` is True when the error was raised after output began.
+    """
+
+    def __init__(
+        self,
+        code: str,
+        message: str,
+        *,
+        status: int | None = None,
+        retry_after: float | None = None,
+        partial: bool = False,
+        retryable: bool = False,
+    ) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.status = status
+        self.retry_after = retry_after
+        self.partial = partial
+        # Internal: whether a fresh attempt may succeed (only used before the first token).
+        self.retryable = retryable
+
+    def __repr__(self) -> str:
+        return (
+            f"ProviderError(code={self.code!r}, message={self.message!r}, status={self.status!r},"
+            f" retry_after={self.retry_after!r}, partial={self.partial!r})"
+        )
+
+    def __str__(self) -> str:
+        return self.message
+
+
+# --- the shared HTTP session -------------------------------------------------------------------
+
+# One pooled session per event loop: aiohttp sessions are bound to the loop that created them,
+# and tests (and asgiref's async_to_sync) run fresh loops.
+_sessions: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, aiohttp.ClientSession] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _forget_dead_sessions() -> None:
+    for loop in list(_sessions):
+        if loop.is_closed():
+            session = _sessions.pop(loop)
+            # The loop is gone, so the session cannot be closed the normal way; detaching marks
+            # it closed so it does not warn at garbage collection.
+            with contextlib.suppress(Exception):
+                session.detach()
+
+
+def get_session() -> aiohttp.ClientSession:
+    """The shared session of the running loop, created on first use."""
+    loop = asyncio.get_running_loop()
+    session = _sessions.get(loop)
+    if session is None or session.closed:
+        _forget_dead_sessions()
+        connector = aiohttp.TCPConnector(limit=512, limit_per_host=0, enable_cleanup_closed=True)
+        session = aiohttp.ClientSession(
+            connector=connector,
+            timeout=aiohttp.ClientTimeout(total=None, sock_connect=CONNECT_TIMEOUT),
+            raise_for_status=False,
+        )
+        _sessions[loop] = session
+    return session
+
+
+async def close_session() -> None:
+    """Close the running loop's shared session (call at shutdown and in test teardown)."""
+    loop = asyncio.get_running_loop()
+    session = _sessions.pop(loop, None)
+    if session is not None and not session.closed:
+        await session.close()
+    _forget_dead_sessions()
+
+
+# --- the entry points ---------------------------------------------------------------------------
+
+
+async def stream_chat(config: ProviderConfig, request: ChatRequest) -> AsyncIterator[ProviderEvent]:
+    """Stream one chat completion: TextDelta*, then UsageReport? and Finish.
+
+    Retries (429 worth retrying, 5xx, 529, connection errors) happen only before anything was
+    yielded: once output began, an error is raised with `partial=True` and never retried.
+    """
+    from chat.providers.transport import retry_delay
+
+    attempt = 0
+    while True:
+        yielded = False
+        try:
+            async for event in _protocol_stream(config, request):
+                yielded = True
+                yield event
+            return
+        except ProviderError as exc:
+            delay = retry_delay(exc, attempt) if not yielded else None
+            if delay is None:
+                raise
+            logger.warning(
+                "provider %s: %s (status %s), retrying in %.2fs (attempt %d)",
+                config.provider,
+                exc.code,
+                exc.status,
+                delay,
+                attempt + 1,
+            )
+        await asyncio.sleep(delay)
+        attempt += 1
+
+
+def _protocol_stream(config: ProviderConfig, request: ChatRequest) -> AsyncIterator[ProviderEvent]:
+    from chat.providers import anthropic_messages, gemini, openai_chat
+
+    if config.provider in ("openai", "mistral", "openai_compatible"):
+        return openai_chat.stream(config, request)
+    if config.provider == "anthropic":
+        return anthropic_messages.stream(config, request)
+    if config.provider == "gemini":
+        return gemini.stream(config, request)
+    raise ProviderError("provider_error", f"Unknown provider {config.provider!r}.")
+
+
+async def list_models(config: ProviderConfig) -> list[str]:
+    """The model names the key can use, as the provider lists them."""
+    from chat.providers import anthropic_messages, gemini, openai_chat
+
+    if config.provider in ("openai", "mistral", "openai_compatible"):
+        return await openai_chat.list_models(config)
+    if config.provider == "anthropic":
+        return await anthropic_messages.list_models(config)
+    if config.provider == "gemini":
+        return await gemini.list_models(config)
+    raise ProviderError("provider_error", f"Unknown provider {config.provider!r}.")
