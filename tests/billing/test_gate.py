@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from datetime import timedelta
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from django.db import OperationalError, close_old_connections, connection
@@ -25,9 +26,17 @@ from tests.billing.conftest import make_model
 PRICES = UnitPrices(input=Decimal("0.15"), output=Decimal("0.60"), cached_input=Decimal("0.075"))
 
 
-def _open(user, ai_model, **kwargs) -> Admission:
-    params = {"prompt_tokens_upper": 1000, "max_tokens": 500, "source": "chat"} | kwargs
-    return admission_open(user=user, ai_model=ai_model, **params)
+def _open(
+    user, ai_model, *, prompt_tokens_upper: int = 1000, max_tokens: int = 500, **kwargs: Any
+) -> Admission:
+    kwargs.setdefault("source", "chat")
+    return admission_open(
+        user=user,
+        ai_model=ai_model,
+        prompt_tokens_upper=prompt_tokens_upper,
+        max_tokens=max_tokens,
+        **kwargs,
+    )
 
 
 def test_it_reserves_the_worst_case_at_admission(bob, acme_model) -> None:
@@ -84,7 +93,7 @@ def test_it_settles_reported_usage_into_one_row(bob, acme_model) -> None:
     record = admission_settle(admission=admission, usage=usage, output_text="ignored")
 
     assert record is not None
-    # 600 × 0.15 + 200 × 0.075 + 300 × 0.60 = 285 per Mtok
+    # 600 * 0.15 + 200 * 0.075 + 300 * 0.60 = 285 per Mtok
     assert record.cost_usd == Decimal("0.000285")
     assert record.estimated is False
     assert (record.input_tokens, record.cached_input_tokens) == (800, 200)
@@ -132,7 +141,7 @@ def test_it_estimates_when_no_usage_was_reported(bob, acme_model) -> None:
     assert record is not None
     assert record.estimated is True
     assert (record.input_tokens, record.output_tokens) == (120, 11)  # ceil(31 / 3)
-    assert record.cost_usd == Decimal("0.000024600")  # 120 × 0.15 + 11 × 0.60 = 24.6 per Mtok
+    assert record.cost_usd == Decimal("0.000024600")  # 120 * 0.15 + 11 * 0.60 = 24.6 per Mtok
 
 
 def test_it_estimates_output_when_the_report_stopped_before_it(bob, acme_model) -> None:
@@ -219,7 +228,7 @@ def test_it_settles_once_under_concurrent_settles(bob, acme_model) -> None:
             barrier.wait()
             record = admission_settle(admission=admission, usage=TokenUsage(100 + n))
             results.append(None if record is None else record.pk)
-        except BaseException as exc:  # noqa: BLE001  # reported by the assertion below
+        except BaseException as exc:  # reported by the assertion below
             errors.append(exc)
         finally:
             close_old_connections()
@@ -253,7 +262,7 @@ def test_it_settles_once_when_the_reaper_races_the_engine(bob, acme_model) -> No
         try:
             barrier.wait()
             target()
-        except BaseException as exc:  # noqa: BLE001
+        except BaseException as exc:
             errors.append(exc)
         finally:
             connection.close()

@@ -51,21 +51,21 @@ FREE = UnitPrices(input=D(0), output=D(0))
         pytest.param(
             TokenUsage(1000, cached_input_tokens=400, output_tokens=100),
             GPT4O,
-            "0.0030",  # 600 × 2.5 + 400 × 1.25 + 100 × 10 = 3000 per Mtok
+            "0.0030",  # 600 * 2.5 + 400 * 1.25 + 100 * 10 = 3000 per Mtok
             id="openai-cached-counted-once",
         ),
         # Gemini: promptTokenCount includes cachedContentTokenCount, the same convention.
         pytest.param(
             TokenUsage(10_000, cached_input_tokens=8_000, output_tokens=0),
             GEMINI,
-            "0.00120",  # 2000 × 0.30 + 8000 × 0.075
+            "0.00120",  # 2000 * 0.30 + 8000 * 0.075
             id="gemini-cached-counted-once",
         ),
         # Gemini thoughts: candidates 100 + thoughts 50 reach us as output 150, reasoning 50.
         pytest.param(
             TokenUsage(0, output_tokens=150, reasoning_tokens=50),
             GEMINI,
-            "0.000375",  # 150 × 2.50, not 200 × 2.50
+            "0.000375",  # 150 * 2.50, not 200 * 2.50
             id="gemini-thoughts-billed-once",
         ),
         # OpenAI o-series: completion_tokens 500 includes 300 reasoning tokens.
@@ -79,7 +79,7 @@ FREE = UnitPrices(input=D(0), output=D(0))
         pytest.param(
             TokenUsage(1600, cached_input_tokens=1000, cache_write_tokens=500, output_tokens=10),
             CLAUDE,
-            "0.002625",  # 100 × 3 + 1000 × 0.30 + 500 × 3.75 + 10 × 15 = 2625
+            "0.002625",  # 100 * 3 + 1000 * 0.30 + 500 * 3.75 + 10 * 15 = 2625
             id="anthropic-cache-read-and-write-priced-separately",
         ),
         pytest.param(
