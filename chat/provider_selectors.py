@@ -20,7 +20,7 @@ def provider_key_list(*, org: Organization) -> list[ProviderKey]:
 def aimodel_list_for_user(*, user: Any, include_disabled: bool = False) -> list[AIModel]:
     """The models `user` may chat with. `include_disabled` is honoured for admins only."""
     membership = membership_get(user=user)
-    models = AIModel.objects.filter(organization=membership.organization).select_related(
+    models = AIModel.objects.filter(organization_id=membership.organization_id).select_related(
         "provider_key"
     )
     if not (include_disabled and membership.is_admin):

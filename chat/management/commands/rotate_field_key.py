@@ -52,8 +52,9 @@ class Command(BaseCommand):
             "     rotation (they still need it), then destroy it.\n"
         )
 
-    def _read_key(self, path: Path) -> str:
+    def _read_key(self, path: Path | str) -> str:
+        # call_command(...) passes keyword options as given, without argparse's `type=`.
         try:
-            return path.read_text(encoding="utf-8").strip()
+            return Path(path).read_text(encoding="utf-8").strip()
         except OSError as exc:
             raise CommandError(f"Cannot read {path}: {exc.strerror}") from exc
