@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Iterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -222,7 +222,7 @@ class UsageExportCsvApi(APIView):
         records = selectors.usage_records_in_range(
             organization=organization, start=start, end=end
         ).iterator(chunk_size=2000)
-        today = date.today().isoformat()  # noqa: DTZ011  # only names the file
+        today = timezone.now().date().isoformat()
         response = StreamingHttpResponse(_csv_lines(records), content_type="text/csv")
         response["Content-Disposition"] = f'attachment; filename="potluck-usage-{today}.csv"'
         return response

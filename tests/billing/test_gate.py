@@ -281,3 +281,30 @@ def test_it_settles_once_when_the_reaper_races_the_engine(bob, acme_model) -> No
 
     assert errors == []
     assert UsageRecord.objects.filter(call_id=admission.call_id).count() == 1
+
+
+def test_it_leaves_the_reservation_open_when_settling_fails(bob, acme_model) -> None:
+    admission = _open(bob, acme_model)
+
+    def unreachable(execute, sql, params, many, context):
+        raise OperationalError("server closed the connection unexpectedly")
+
+    with connection.execute_wrapper(unreachable), pytest.raises(ApplicationError) as refused:
+        admission_settle(admission=admission, usage=TokenUsage(10))
+
+    assert refused.value.code == "ledger_unavailable"
+    # The reaper settles it later; a retry once the database is back settles it now.
+    assert Reservation.objects.get(call_id=admission.call_id).status == ReservationStatus.OPEN
+    assert admission_settle(admission=admission, usage=TokenUsage(10)) is not None
+    assert UsageRecord.objects.count() == 1
+
+
+def test_it_reaps_through_the_celery_task(bob, acme_model, time_machine) -> None:
+    from billing.tasks import reservation_reap as reservation_reap_task
+
+    time_machine.move_to(timezone.now(), tick=False)
+    _open(bob, acme_model)
+    time_machine.shift(timedelta(hours=1))
+
+    assert reservation_reap_task(older_than_seconds=60) == 1
+    assert UsageRecord.objects.get().estimated is True
