@@ -1,0 +1,22 @@
+import '@testing-library/jest-dom/vitest';
+import { cleanup } from '@testing-library/react';
+
+import { initI18n } from '@/lib/i18n';
+import { resetDb } from '@/testing/db';
+import { server } from '@/testing/server';
+
+// Tests read English labels whatever the machine's locale.
+localStorage.setItem('potluck.lang', 'en');
+initI18n({ lng: 'en' });
+
+beforeAll(() => server.listen({ onUnhandledRequest: 'error' }));
+afterEach(() => {
+  cleanup();
+  server.resetHandlers();
+  resetDb();
+  localStorage.clear();
+  localStorage.setItem('potluck.lang', 'en');
+  document.documentElement.className = '';
+  document.cookie = 'csrftoken=test-csrf-token; path=/';
+});
+afterAll(() => server.close());
