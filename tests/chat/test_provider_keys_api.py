@@ -215,7 +215,7 @@ def test_it_deletes_a_key_and_its_models(alice, api_client) -> None:
     assert event.data["models"] == ["gpt-4o-mini"]
 
 
-def test_it_never_exposes_the_secret(alice, api_client, caplog) -> None:
+def test_it_never_exposes_the_secret(alice, api_client, caplog, fake_upstream) -> None:
     """Every endpoint's answers, every log record at DEBUG and every audit event are free of it."""
     caplog.set_level(logging.DEBUG)
     login(api_client, alice)
@@ -228,12 +228,18 @@ def test_it_never_exposes_the_secret(alice, api_client, caplog) -> None:
     r = record(
         api_client.post(
             "/api/provider-keys/",
-            {"provider": "openai", "label": "Team", "api_key": SECRET},
+            {
+                "provider": "openai",
+                "label": "Team",
+                "api_key": SECRET,
+                "base_url": fake_upstream.base_url("openai"),
+            },
             format="json",
         )
     )
     key_id = r.json()["id"]
     url = f"/api/provider-keys/{key_id}/"
+    record(api_client.post(f"{url}test/"))
     record(api_client.get("/api/provider-keys/"))
     record(api_client.get(url))
     record(api_client.patch(url, {"label": "Renamed"}, format="json"))
@@ -254,7 +260,7 @@ def test_it_never_exposes_the_secret(alice, api_client, caplog) -> None:
     )
     record(api_client.get("/api/models/?all=1"))
     record(api_client.delete(url))
-    assert len(bodies) == 10
+    assert len(bodies) == 11
     for body in bodies:
         assert SECRET.encode() not in body
         assert OTHER_SECRET.encode() not in body
