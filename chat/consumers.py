@@ -1,21 +1,227 @@
-"""The chat WebSocket. Frames are specified in CONTRACT.md "WebSocket chat"."""
+"""The chat WebSocket (`/ws/chat/`). Frames are specified in CONTRACT.md "WebSocket chat".
+
+Each handler parses its frame with a DRF serializer, resolves access through `chat.access` (inside
+the services, via `database_sync_to_async`), calls one service, and only then joins the
+conversation's group or starts a generation. A refused frame gets an `error` frame echoing its
+`client_id`; the socket stays open. Generations are started as registered tasks and never
+awaited here: closing the socket does not stop them (CONTRACT: "A generation goes on when the
+socket closes").
+"""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
+from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.conf import settings
+from rest_framework import serializers
+from rest_framework.exceptions import APIException
+
+from accounts.access import membership_get
+from chat import generation, services
+from chat.events import error_frame, group_name
+from chat.registry import registry
+from chat.serializers import (
+    ConversationSubscribeFrame,
+    GenerationStopFrame,
+    MessageRegenerateFrame,
+    MessageSendFrame,
+)
+from core.exceptions import ApplicationError
+
+logger = logging.getLogger(__name__)
+
+CLOSE_NOT_AUTHENTICATED = 4401
+
+
+def _max_concurrent() -> int:
+    return int(getattr(settings, "CHAT_MAX_CONCURRENT_GENERATIONS", 4))
 
 
 class ChatConsumer(AsyncJsonWebsocketConsumer):
+    user_id: int
+
     async def connect(self) -> None:
         user = self.scope.get("user")
         if user is None or not user.is_authenticated:
-            await self.close(code=4401)
+            await self.close(code=CLOSE_NOT_AUTHENTICATED)
             return
+        try:
+            await database_sync_to_async(membership_get)(user=user)
+        except (ApplicationError, APIException):
+            await self.close(code=CLOSE_NOT_AUTHENTICATED)
+            return
+        self.user_id = user.pk
+        self.joined: set[str] = set()
+        await self._join(group_name("user", user.pk))
         await self.accept()
 
+    async def disconnect(self, code: int) -> None:
+        # Leave the groups only: generations this socket started go on and are stored as usual.
+        for group in getattr(self, "joined", set()):
+            await self.channel_layer.group_discard(group, self.channel_name)
+
+    async def _join(self, group: str) -> None:
+        if group not in self.joined:
+            await self.channel_layer.group_add(group, self.channel_name)
+            self.joined.add(group)
+
+    # --- inbound ---------------------------------------------------------------------------------
+
+    async def receive(
+        self, text_data: str | None = None, bytes_data: bytes | None = None, **kwargs: Any
+    ) -> None:
+        """Decode here rather than in the base class, so a frame that is not JSON gets an
+        `error` frame instead of an exception that would close the socket."""
+        if text_data is None:
+            await self.send_json(
+                error_frame(code="validation_error", message="Frames must be JSON text.")
+            )
+            return
+        try:
+            content = await self.decode_json(text_data)
+        except ValueError:
+            await self.send_json(
+                error_frame(code="validation_error", message="The frame is not valid JSON.")
+            )
+            return
+        await self.receive_json(content, **kwargs)
+
     async def receive_json(self, content: Any, **kwargs: Any) -> None:
+        if not isinstance(content, dict):
+            await self.send_json(
+                error_frame(code="validation_error", message="A frame is a JSON object.")
+            )
+            return
+        client_id = content.get("client_id")
+        client_id = client_id if isinstance(client_id, str) else None
+        try:
+            match content.get("type"):
+                case "message.send":
+                    await self._handle_message_send(content)
+                case "message.regenerate":
+                    await self._handle_message_regenerate(content)
+                case "generation.stop":
+                    await self._handle_generation_stop(content)
+                case "conversation.subscribe":
+                    await self._handle_conversation_subscribe(content)
+                case _:
+                    raise ApplicationError("Unknown frame type.", code="validation_error")
+        except ApplicationError as exc:
+            await self._refuse(exc.code, exc.message, client_id, exc.detail)
+        except APIException as exc:
+            await self._refuse("not_authenticated", str(exc.detail), client_id, None)
+        except Exception:
+            logger.exception("chat frame %r failed", content.get("type"))
+            await self._refuse("internal_error", "The frame could not be handled.", client_id, None)
+
+    async def _refuse(
+        self, code: str, message: str, client_id: str | None, detail: dict[str, Any] | None
+    ) -> None:
         await self.send_json(
-            {"type": "error", "code": "validation_error", "message": "unknown frame type"}
+            error_frame(code=code, message=message, client_id=client_id, detail=detail)
         )
+
+    @staticmethod
+    def _parse(
+        serializer_class: type[serializers.Serializer[Any]], content: dict[str, Any]
+    ) -> dict[str, Any]:
+        frame = serializer_class(data=content)
+        if not frame.is_valid():
+            fields = dict(frame.errors)
+            name = next(iter(fields), "frame")
+            raise ApplicationError(
+                f"{name}: {fields[name][0] if fields[name] else 'invalid'}",
+                code="validation_error",
+                detail={"fields": fields},
+            )
+        return dict(frame.validated_data)
+
+    async def _check_limits(self) -> None:
+        if registry.count_for_user(self.user_id, kind="chat") >= _max_concurrent():
+            raise ApplicationError(
+                "Too many answers are being generated at once; wait for one to finish.",
+                code="rate_limited",
+                status=429,
+            )
+        await database_sync_to_async(services.chat_rate_check)(user_id=self.user_id)
+
+    async def _handle_message_send(self, content: dict[str, Any]) -> None:
+        data = self._parse(MessageSendFrame, content)
+        await self._check_limits()
+        prepared, _created = await database_sync_to_async(services.message_send)(
+            user=self.scope["user"],
+            conversation_id=data["conversation_id"],
+            parent_id=data.get("parent_id", services.UNSET),
+            content=data["content"],
+            model=data["model"],
+            client_id=data.get("client_id"),
+            max_tokens=data.get("max_tokens"),
+            temperature=data.get("temperature"),
+        )
+        await self._join(group_name("conversation", prepared.conversation_id))
+        _ = generation.start_chat_reply(prepared)
+
+    async def _handle_message_regenerate(self, content: dict[str, Any]) -> None:
+        data = self._parse(MessageRegenerateFrame, content)
+        await self._check_limits()
+        prepared = await database_sync_to_async(services.message_regenerate)(
+            user=self.scope["user"],
+            message_id=data["message_id"],
+            model=data.get("model"),
+            client_id=data.get("client_id"),
+            max_tokens=data.get("max_tokens"),
+            temperature=data.get("temperature"),
+        )
+        await self._join(group_name("conversation", prepared.conversation_id))
+        _ = generation.start_chat_reply(prepared)
+
+    async def _handle_generation_stop(self, content: dict[str, Any]) -> None:
+        data = self._parse(GenerationStopFrame, content)
+        # Access first: another user's message id answers not_found like any unknown id.
+        await database_sync_to_async(services.message_for_user)(
+            user=self.scope["user"], message_id=data["message_id"]
+        )
+        # A generation that already ended (or runs in another process) has nothing to stop.
+        generation.stop_generation(message_id=data["message_id"])
+
+    async def _handle_conversation_subscribe(self, content: dict[str, Any]) -> None:
+        data = self._parse(ConversationSubscribeFrame, content)
+        conversation = await database_sync_to_async(services.conversation_for_user)(
+            user=self.scope["user"], conversation_id=data["conversation_id"]
+        )
+        await self._join(group_name("conversation", conversation.pk))
+
+    # --- outbound: group events are frames, forwarded as they are ---------------------------------
+
+    async def _forward(self, event: dict[str, Any]) -> None:
+        await self.send_json(event)
+
+    async def conversation_created(self, event: dict[str, Any]) -> None:
+        await self._forward(event)
+
+    async def conversation_updated(self, event: dict[str, Any]) -> None:
+        await self._forward(event)
+
+    async def conversation_deleted(self, event: dict[str, Any]) -> None:
+        await self._forward(event)
+
+    async def message_created(self, event: dict[str, Any]) -> None:
+        await self._forward(event)
+
+    async def message_delta(self, event: dict[str, Any]) -> None:
+        await self._forward(event)
+
+    async def message_completed(self, event: dict[str, Any]) -> None:
+        await self._forward(event)
+
+    async def message_failed(self, event: dict[str, Any]) -> None:
+        await self._forward(event)
+
+    async def budget_updated(self, event: dict[str, Any]) -> None:
+        await self._forward(event)
+
+    async def budget_warning(self, event: dict[str, Any]) -> None:
+        await self._forward(event)

@@ -6,22 +6,25 @@ them through `database_sync_to_async`.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import partial
 from typing import Any
 
+from django.conf import settings
+from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
 from accounts.access import membership_get
-from accounts.models import Organization
+from accounts.models import Organization, User
 from chat import events
 from chat.access import conversation_get_for_update, conversation_get_for_user, message_get_for_user
 from chat.models import Conversation, Message, MessageRole, MessageStatus
 from chat.provider_selectors import aimodel_get_for_use
 from chat.selectors import branch_path_to_root, message_latest
-from chat.serializers import conversation_payload, message_payload
+from chat.serializers import conversation_payload, message_payload, money_str
 from core.exceptions import ApplicationError
 
 # Marks "the frame had no parent_id key" (follow the latest message), distinct from None (new root).
@@ -461,3 +464,48 @@ def title_prompt_for(*, message_id: int) -> tuple[int, int, str, list[PromptTurn
 def conversation_for_user(*, user: Any, conversation_id: int) -> Conversation:
     """Resolve access for a subscription (a thin alias so consumers call one service)."""
     return conversation_get_for_user(user=user, conversation_id=conversation_id)
+
+
+def budget_notify(*, user_id: int) -> None:
+    """Send the user's current spend (`budget.updated`) after one of their calls settled."""
+    from billing.selectors import usage_for_user
+
+    user = User.objects.select_related("membership__organization").filter(pk=user_id).first()
+    if user is None:
+        return
+    org = membership_get(user=user).organization
+    usage = usage_for_user(user=user, organization=org, now=timezone.now())
+    events.budget_updated_send(
+        user_id=user_id,
+        spent_usd=money_str(usage.spent_usd),
+        limit_usd=money_str(usage.limit_usd) if usage.limit_usd is not None else None,
+        remaining_usd=money_str(usage.remaining_usd) if usage.remaining_usd is not None else None,
+        period_end=usage.period.end.isoformat(),
+    )
+
+
+def message_for_user(*, user: Any, message_id: int) -> Message:
+    """Resolve access to a message (for `generation.stop`)."""
+    return message_get_for_user(user=user, message_id=message_id)
+
+
+def chat_rate_check(*, user_id: int) -> None:
+    """Count one chat request against the user's per-minute limit (setting
+    CHAT_MESSAGES_PER_MINUTE, default 30); `rate_limited` (429) past it. A fixed one-minute
+    window in the cache, so it holds across processes when the cache is Redis."""
+    limit = int(getattr(settings, "CHAT_MESSAGES_PER_MINUTE", 30))
+    window = int(time.time() // 60)
+    key = f"chat-rate:{user_id}:{window}"
+    cache.add(key, 0, timeout=120)
+    try:
+        count = cache.incr(key)
+    except ValueError:  # expired between add and incr
+        cache.set(key, 1, timeout=120)
+        count = 1
+    if count > limit:
+        raise ApplicationError(
+            f"More than {limit} messages a minute; wait a moment.",
+            code="rate_limited",
+            status=429,
+            detail={"retry_after_seconds": 60 - int(time.time()) % 60},
+        )

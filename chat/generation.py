@@ -1,0 +1,593 @@
+"""The generation engine: one transport-agnostic path from a prompt to a settled provider call.
+
+Every caller (the chat WebSocket, conversation titles, later the OpenAI-compatible /v1 API) goes
+through `run_generation`:
+
+1. admission through `billing.gate.admission_open` (price snapshot, reservation, budgets; a
+   refusal ends the generation `failed` with the gate's code and no provider call);
+2. streaming from the provider adapter (`chat.providers.stream_chat`), text handed to a sink;
+3. settlement through `billing.gate.admission_settle`, exactly once, in every ending, shielded
+   from cancellation: complete, stopped (task cancelled: `generation.stop` or shutdown), provider
+   error after output (charged) or before any output (not charged).
+
+A sink adapts the engine to a transport. `ChatReplySink` persists an assistant message (partial
+content about every second, final state through services) and sends batched `message.delta`
+frames; `generate_stream` exposes the same engine as an async iterator for HTTP streaming.
+
+Chat replies run as asyncio tasks in the ASGI process, registered by assistant message id
+(`chat.registry`), never awaited by the socket: closing the socket does not stop them. The ORM is
+only ever reached through `database_sync_to_async`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import sys
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, Literal, TypeVar
+
+from channels.db import database_sync_to_async
+
+from accounts.access import membership_get
+from accounts.models import User
+from billing.gate import Admission, admission_heartbeat, admission_open, admission_settle
+from billing.models import UsageRecord
+from billing.pricing import TokenUsage, prompt_tokens_upper_bound
+from chat import events, services
+from chat.provider_selectors import aimodel_get_for_use, provider_config_for
+from chat.provider_services import provider_key_mark_used
+from chat.providers import (
+    ChatMessage,
+    ChatRequest,
+    Finish,
+    ProviderConfig,
+    ProviderError,
+    TextDelta,
+    UsageReport,
+    stream_chat,
+)
+from chat.registry import GenerationKind, registry
+from chat.services import MessageOutcome, PreparedReply, PromptTurn
+from core.exceptions import ApplicationError
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+# Module constants read at call time, so tests and the benchmark can tune them.
+DELTA_INTERVAL = 0.04  # seconds: at most ~25 delta frames per second per message
+PERSIST_INTERVAL = 1.0  # seconds between saves of partial content
+HEARTBEAT_INTERVAL = 30.0  # seconds between reservation heartbeats (the reaper's liveness signal)
+SHUTDOWN_TIMEOUT = 10.0
+TITLE_MAX_TOKENS = 32
+TITLE_SYSTEM = (
+    "You write titles for chat conversations. Answer with a short title of at most six words "
+    "for the conversation below, in its language, with no quotes and no final punctuation."
+)
+
+Status = Literal["complete", "stopped", "failed"]
+
+
+@dataclass(frozen=True)
+class GenerationRequest:
+    user_id: int
+    model_id: str  # the org-facing model id
+    turns: list[PromptTurn]
+    system: str | None
+    max_tokens: int
+    temperature: float | None = None
+    source: str = "chat"
+    conversation_id: int | None = None
+    message_id: int | None = None
+    api_token_id: int | None = None
+
+
+@dataclass(frozen=True)
+class GenerationResult:
+    status: Status
+    text: str
+    error_code: str = ""
+    error_message: str = ""
+    finish_reason: str | None = None
+    record: UsageRecord | None = None  # the ledger row; None when nothing was charged
+    admission: Admission | None = None
+
+    @property
+    def cost_usd(self) -> Decimal | None:
+        return self.record.cost_usd if self.record is not None else None
+
+    def outcome(self) -> MessageOutcome:
+        record = self.record
+        return MessageOutcome(
+            status=self.status,
+            content=self.text,
+            input_tokens=record.input_tokens if record else None,
+            output_tokens=record.output_tokens if record else None,
+            cached_input_tokens=record.cached_input_tokens if record else None,
+            reasoning_tokens=record.reasoning_tokens if record else None,
+            cost_usd=record.cost_usd if record else None,
+            error_code=self.error_code,
+            error_message=self.error_message,
+        )
+
+
+class GenerationSink:
+    """Where a generation's progress goes. The base sink discards everything."""
+
+    async def on_admitted(self, admission: Admission) -> None:
+        return None
+
+    async def on_text(self, text: str) -> None:
+        return None
+
+    async def on_finished(self, result: GenerationResult) -> None:
+        """Called exactly once, after settlement, shielded from cancellation."""
+
+
+# --- helpers ------------------------------------------------------------------------------------
+
+
+async def _shielded(aw: Awaitable[T]) -> T:
+    """Run `aw` to the end even if the calling task is cancelled meanwhile.
+
+    The cancellation is not lost: `asyncio.current_task().cancelling()` still reports it, which
+    is how `run_generation` tells a stop from a normal ending.
+    """
+    future = asyncio.ensure_future(aw)
+    while True:
+        try:
+            return await asyncio.shield(future)
+        except asyncio.CancelledError:
+            if future.done():
+                return future.result()  # raises the future's own error, if any
+            # Our task was cancelled; the work goes on, and we wait for it again.
+
+
+def _cancel_requested() -> bool:
+    task = asyncio.current_task()
+    return task is not None and task.cancelling() > 0
+
+
+def _admit(request: GenerationRequest) -> tuple[Admission, ProviderConfig]:
+    user = User.objects.select_related("membership__organization").get(pk=request.user_id)
+    org = membership_get(user=user).organization
+    ai_model = aimodel_get_for_use(org=org, model_id=request.model_id)
+    config = provider_config_for(ai_model=ai_model)
+    upper = prompt_tokens_upper_bound([t.content for t in request.turns], request.system)
+    admission = admission_open(
+        user=user,
+        ai_model=ai_model,
+        prompt_tokens_upper=upper,
+        max_tokens=request.max_tokens,
+        source=request.source,
+        conversation_id=request.conversation_id,
+        message_id=request.message_id,
+        api_token_id=request.api_token_id,
+    )
+    provider_key_mark_used(provider_key_id=ai_model.provider_key_id)
+    return admission, config
+
+
+def _chat_request(request: GenerationRequest, admission: Admission) -> ChatRequest:
+    return ChatRequest(
+        model=admission.upstream_model,
+        messages=[
+            ChatMessage(role="assistant" if t.role == "assistant" else "user", content=t.content)
+            for t in request.turns
+        ],
+        max_tokens=admission.max_tokens,
+        system=request.system,
+        temperature=request.temperature,
+    )
+
+
+def _token_usage(report: UsageReport | None) -> TokenUsage | None:
+    if report is None:
+        return None
+    return TokenUsage(
+        input_tokens=report.input_tokens,
+        cached_input_tokens=report.cached_input_tokens,
+        cache_write_tokens=report.cache_write_tokens,
+        output_tokens=report.output_tokens,
+        reasoning_tokens=report.reasoning_tokens,
+    )
+
+
+@dataclass
+class _Progress:
+    parts: list[str] = field(default_factory=list)
+    usage: UsageReport | None = None
+    finish: str | None = None
+    status: Status = "complete"
+    error_code: str = ""
+    error_message: str = ""
+
+
+async def _stream(
+    request: GenerationRequest,
+    admission: Admission,
+    config: ProviderConfig,
+    sink: GenerationSink,
+    progress: _Progress,
+) -> None:
+    """Stream the provider's answer into `progress`; classify how it ended. Never raises."""
+    try:
+        if _cancel_requested():
+            raise asyncio.CancelledError
+        await sink.on_admitted(admission)
+        stream = stream_chat(config, _chat_request(request, admission))
+        try:
+            async for event in stream:
+                if isinstance(event, TextDelta):
+                    if event.text:
+                        progress.parts.append(event.text)
+                        await sink.on_text(event.text)
+                elif isinstance(event, UsageReport):
+                    progress.usage = event
+                elif isinstance(event, Finish):
+                    progress.finish = event.reason
+        finally:
+            # Closing the adapter's generator closes the upstream HTTP connection (a stop must
+            # stop the provider's meter too).
+            aclose = getattr(stream, "aclose", None)
+            if aclose is not None:
+                with contextlib.suppress(Exception):
+                    await _shielded(aclose())
+    except asyncio.CancelledError:
+        progress.status = "stopped"
+    except ProviderError as exc:
+        progress.status, progress.error_code, progress.error_message = (
+            "failed",
+            exc.code,
+            exc.message,
+        )
+    except Exception:
+        logger.exception("generation %s failed", admission.call_id)
+        progress.status, progress.error_code = "failed", "provider_error"
+        progress.error_message = "The provider's answer could not be read."
+
+
+# --- the engine ---------------------------------------------------------------------------------
+
+
+async def run_generation(
+    request: GenerationRequest, sink: GenerationSink | None = None
+) -> GenerationResult:
+    """Admit, stream and settle one provider call; return how it ended.
+
+    Cancelling the task running this is how a generation is stopped: the upstream connection is
+    closed, the content so far is kept with status `stopped`, and the call is settled (estimated
+    when the provider reported no usage). The cancellation is absorbed (the task returns its
+    result) so a stopped generation reads like any other ending.
+    """
+    sink = sink or GenerationSink()
+    _install_shutdown_hook()
+    try:
+        admission, config = await _shielded(database_sync_to_async(_admit)(request))
+    except ApplicationError as exc:
+        result = GenerationResult("failed", "", error_code=exc.code, error_message=exc.message)
+        await _finish(sink, result)
+        return _absorb_cancel(result)
+    except Exception:
+        logger.exception("generation admission failed")
+        result = GenerationResult(
+            "failed", "", error_code="internal_error", error_message="The request failed."
+        )
+        await _finish(sink, result)
+        return _absorb_cancel(result)
+
+    progress = _Progress()
+    await _stream(request, admission, config, sink, progress)
+    text = "".join(progress.parts)
+    usage = progress.usage
+    status = progress.status
+    # A call that ended (failed or stopped) before any output is not charged; every other ending
+    # writes exactly one row, estimated when the provider reported no usage.
+    failed_before_output = status != "complete" and not text and usage is None
+    record: UsageRecord | None = None
+    try:
+        record = await _shielded(
+            database_sync_to_async(admission_settle)(
+                admission=admission,
+                usage=_token_usage(usage),
+                output_text=text,
+                failed_before_output=failed_before_output,
+            )
+        )
+    except Exception:
+        # The reservation stays open and the reaper settles it: the charge is never lost.
+        logger.exception("settlement of %s failed; left to the reaper", admission.call_id)
+    result = GenerationResult(
+        status,
+        text,
+        error_code=progress.error_code,
+        error_message=progress.error_message,
+        finish_reason=progress.finish,
+        record=record,
+        admission=admission,
+    )
+    await _finish(sink, result)
+    return _absorb_cancel(result)
+
+
+async def _finish(sink: GenerationSink, result: GenerationResult) -> None:
+    try:
+        await _shielded(sink.on_finished(result))
+    except Exception:
+        # The ledger row is written; only the transport's view of the ending is lost.
+        logger.exception("finishing a generation (%s) failed", result.status)
+
+
+def _absorb_cancel(result: GenerationResult) -> GenerationResult:
+    task = asyncio.current_task()
+    if task is not None:
+        while task.cancelling():
+            task.uncancel()
+    return result
+
+
+def start_generation(
+    request: GenerationRequest,
+    sink: GenerationSink | None = None,
+    *,
+    kind: GenerationKind = "api",
+) -> asyncio.Task[GenerationResult]:
+    """Run a generation as a registered task of the running loop (keyed by message id when it
+    has one, so `stop_generation` finds it). Nobody has to await the task."""
+    task = asyncio.get_running_loop().create_task(run_generation(request, sink))
+    key = (
+        registry.message_key(request.message_id)
+        if request.message_id is not None
+        else f"{kind}:{uuid.uuid4().hex}"
+    )
+    registry.add(
+        key=key, task=task, user_id=request.user_id, kind=kind, message_id=request.message_id
+    )
+    return task
+
+
+def stop_generation(*, message_id: int) -> bool:
+    """Cancel the generation of this assistant message if it runs in this process."""
+    entry = registry.for_message(message_id)
+    if entry is None:
+        return False
+    entry.task.cancel()
+    return True
+
+
+# --- chat replies -------------------------------------------------------------------------------
+
+
+class _DeltaPump:
+    """Batches text into `message.delta` frames: the first text goes out at once, then at most
+    one frame per DELTA_INTERVAL, so a fast upstream cannot flood the channel layer."""
+
+    def __init__(self, *, conversation_id: int, message_id: int) -> None:
+        self.conversation_id = conversation_id
+        self.message_id = message_id
+        self.seq = 0
+        self._pending: list[str] = []
+        self._wake = asyncio.Event()
+        self._closing = False
+        self._task = asyncio.get_running_loop().create_task(self._run())
+
+    def push(self, text: str) -> None:
+        self._pending.append(text)
+        self._wake.set()
+
+    async def _run(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            if self._pending:
+                text = "".join(self._pending)
+                self._pending.clear()
+                await events.message_delta_send(
+                    conversation_id=self.conversation_id,
+                    message_id=self.message_id,
+                    seq=self.seq,
+                    text=text,
+                )
+                self.seq += 1
+            if self._closing and not self._pending:
+                return
+            await asyncio.sleep(DELTA_INTERVAL)
+
+    async def close(self) -> None:
+        """Flush what is pending and stop."""
+        self._closing = True
+        self._wake.set()
+        try:
+            await asyncio.wait_for(asyncio.shield(self._task), timeout=5)
+        except (TimeoutError, asyncio.CancelledError):
+            self._task.cancel()
+
+
+class ChatReplySink(GenerationSink):
+    """Streams a generation into a stored assistant message (CONTRACT "WebSocket chat")."""
+
+    def __init__(self, *, conversation_id: int, message_id: int) -> None:
+        self.conversation_id = conversation_id
+        self.message_id = message_id
+        self._parts: list[str] = []
+        self._pump: _DeltaPump | None = None
+        self._admission: Admission | None = None
+        self._last_persist = 0.0
+        self._last_heartbeat = 0.0
+
+    async def on_admitted(self, admission: Admission) -> None:
+        self._admission = admission
+        now = time.monotonic()
+        self._last_persist = self._last_heartbeat = now
+        await database_sync_to_async(services.message_progress_save)(
+            message_id=self.message_id, content=""
+        )
+        self._pump = _DeltaPump(conversation_id=self.conversation_id, message_id=self.message_id)
+
+    async def on_text(self, text: str) -> None:
+        self._parts.append(text)
+        if self._pump is not None:
+            self._pump.push(text)
+        now = time.monotonic()
+        if now - self._last_persist >= PERSIST_INTERVAL:
+            self._last_persist = now
+            heartbeat = now - self._last_heartbeat >= HEARTBEAT_INTERVAL
+            if heartbeat:
+                self._last_heartbeat = now
+            await database_sync_to_async(self._persist)("".join(self._parts), heartbeat)
+
+    def _persist(self, content: str, heartbeat: bool) -> None:
+        services.message_progress_save(message_id=self.message_id, content=content)
+        if heartbeat and self._admission is not None:
+            admission_heartbeat(admission=self._admission)
+
+    async def on_finished(self, result: GenerationResult) -> None:
+        if self._pump is not None:
+            await self._pump.close()
+        message = await database_sync_to_async(services.message_finish)(
+            message_id=self.message_id, outcome=result.outcome()
+        )
+        if result.admission is not None:
+            await database_sync_to_async(services.budget_notify)(user_id=result.admission.user_id)
+        if message is not None and result.status == "complete":
+            title = await database_sync_to_async(services.title_prompt_for)(
+                message_id=self.message_id
+            )
+            if title is not None:
+                _ = start_title(*title)
+
+
+def start_chat_reply(prepared: PreparedReply) -> asyncio.Task[GenerationResult]:
+    """Start the generation of a prepared assistant message (see `services.message_send`)."""
+    request = GenerationRequest(
+        user_id=prepared.user_id,
+        model_id=prepared.model_id,
+        turns=prepared.turns,
+        system=prepared.system,
+        max_tokens=prepared.max_tokens,
+        temperature=prepared.temperature,
+        source="chat",
+        conversation_id=prepared.conversation_id,
+        message_id=prepared.assistant_message_id,
+    )
+    sink = ChatReplySink(
+        conversation_id=prepared.conversation_id, message_id=prepared.assistant_message_id
+    )
+    return start_generation(request, sink, kind="chat")
+
+
+# --- titles -------------------------------------------------------------------------------------
+
+
+async def _title_run(request: GenerationRequest) -> GenerationResult:
+    result = await run_generation(request)
+    if result.status == "complete" and result.text.strip() and request.conversation_id:
+        await database_sync_to_async(services.conversation_title_set)(
+            conversation_id=request.conversation_id, title=result.text
+        )
+    return result
+
+
+def start_title(
+    user_id: int, conversation_id: int, model_id: str, turns: list[PromptTurn]
+) -> asyncio.Task[GenerationResult]:
+    """Title a conversation after its first answer: the same engine and gate, source "system",
+    charged to the user whose conversation it is."""
+    request = GenerationRequest(
+        user_id=user_id,
+        model_id=model_id,
+        turns=turns,
+        system=TITLE_SYSTEM,
+        max_tokens=TITLE_MAX_TOKENS,
+        source="system",
+        conversation_id=conversation_id,
+    )
+    task = asyncio.get_running_loop().create_task(_title_run(request))
+    registry.add(key=f"title:{conversation_id}", task=task, user_id=user_id, kind="title")
+    return task
+
+
+# --- the async-iterator form (HTTP streaming) ---------------------------------------------------
+
+
+@dataclass
+class _QueueSink(GenerationSink):
+    queue: asyncio.Queue[str | GenerationResult] = field(default_factory=asyncio.Queue)
+
+    async def on_text(self, text: str) -> None:
+        self.queue.put_nowait(text)
+
+    async def on_finished(self, result: GenerationResult) -> None:
+        self.queue.put_nowait(result)
+
+
+async def generate_stream(
+    request: GenerationRequest, *, kind: GenerationKind = "api"
+) -> AsyncIterator[str | GenerationResult]:
+    """The engine as an async iterator: text chunks, then the GenerationResult last.
+
+    If the caller stops iterating (an HTTP client went away), the generation is stopped and
+    settled before the iterator closes.
+    """
+    sink = _QueueSink()
+    task = start_generation(request, sink, kind=kind)
+    try:
+        while True:
+            item = await sink.queue.get()
+            yield item
+            if isinstance(item, GenerationResult):
+                return
+    finally:
+        if not task.done():
+            task.cancel()
+            await _shielded(asyncio.wait({task}))
+
+
+# --- shutdown -----------------------------------------------------------------------------------
+
+
+async def shutdown_generations(timeout: float = SHUTDOWN_TIMEOUT) -> int:  # noqa: ASYNC109
+    """Stop every generation running in this loop and wait (up to `timeout`) for each to settle.
+
+    Each ends `stopped` with its content so far and one ledger row. What does not finish in time
+    keeps an open reservation that the billing reaper settles. Returns how many were running.
+    """
+    entries = registry.running()
+    for entry in entries:
+        entry.task.cancel()
+    if entries:
+        _done, pending = await asyncio.wait({e.task for e in entries}, timeout=timeout)
+        if pending:
+            logger.warning("%d generations did not settle before shutdown", len(pending))
+    return len(entries)
+
+
+_hook_installed = False
+
+
+def _install_shutdown_hook() -> None:
+    """Under Daphne (Twisted's asyncio reactor), settle in-flight generations before the
+    reactor stops: a "before shutdown" trigger that returns a Deferred delays the shutdown until
+    it fires. Daphne implements no ASGI lifespan, so this is the hook it offers. Elsewhere (tests,
+    other servers) nothing is installed; call `shutdown_generations` from the server's own hook.
+    """
+    global _hook_installed  # noqa: PLW0603
+    if _hook_installed or "twisted.internet.reactor" not in sys.modules:
+        return
+    from twisted.internet import reactor
+    from twisted.internet.defer import Deferred
+
+    if not getattr(reactor, "running", False):
+        return
+    _hook_installed = True
+
+    def _before_shutdown() -> Any:
+        return Deferred.fromFuture(asyncio.ensure_future(shutdown_generations()))
+
+    reactor.addSystemEventTrigger("before", "shutdown", _before_shutdown)  # type: ignore[arg-type]
