@@ -11,6 +11,17 @@ from tests.factories import make_org, make_user
 pytest_plugins = ["tests.fake_upstream.plugin"]
 
 
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    from django.conf import settings
+
+    db = settings.DATABASES["default"]
+    layer = str(settings.CHANNEL_LAYERS["default"]["BACKEND"]).rsplit(".", 1)[-1]
+    return [
+        f"potluck: database {db['ENGINE'].rsplit('.', 1)[-1]} ({db.get('HOST') or db['NAME']}),"
+        f" channel layer {layer}, celery broker {settings.CELERY_BROKER_URL.split(':')[0]}"
+    ]
+
+
 @pytest.fixture
 def acme(db: None) -> Organization:
     return make_org(name="Acme")

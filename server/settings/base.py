@@ -71,6 +71,7 @@ MIDDLEWARE = [
 ROOT_URLCONF = "server.urls"
 ASGI_APPLICATION = "server.asgi.application"
 WSGI_APPLICATION = None
+FORMS_URLFIELD_ASSUME_HTTPS = True
 
 TEMPLATES = [
     {
@@ -180,7 +181,10 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
-CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {}
+CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
+    # Settles reservations whose process died mid-call (at the reserved amount, marked estimated).
+    "billing-reservation-reap": {"task": "billing.tasks.reservation_reap", "schedule": 60.0},
+}
 
 # --- Internationalisation -----------------------------------------------------------------------
 LANGUAGE_CODE = "en"

@@ -1,0 +1,155 @@
+"""A live Potluck for browser tests: the real processes (Daphne, Celery worker and beat) on a
+fresh database of its own, started the way `make run` starts them.
+
+With DATABASE_URL/REDIS_URL set (CI), the app gets a new Postgres database and its own Redis key
+prefix; otherwise a SQLite file in a temporary folder and the embedded broker.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlparse, urlunparse
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class LiveApp:
+    url: str
+    env: dict[str, str]
+    processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    log_dir: Path | None = None
+
+    def manage(self, *args: str) -> str:
+        result = subprocess.run(
+            [sys.executable, "manage.py", *args],
+            cwd=ROOT,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=120,
+        )
+        return result.stdout
+
+
+def _postgres_database(base_url: str) -> tuple[str, str]:
+    """Create a fresh database beside the one DATABASE_URL names; return (url, name)."""
+    import psycopg
+
+    name = f"potluck_e2e_{uuid.uuid4().hex[:10]}"
+    parsed = urlparse(base_url)
+    admin_url = urlunparse(parsed._replace(path="/postgres"))
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return urlunparse(parsed._replace(path=f"/{name}")), admin_url
+
+
+def _drop_postgres_database(admin_url: str, name: str) -> None:
+    import psycopg
+
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _wait_healthy(url: str, procs: list[subprocess.Popen[bytes]], timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for proc in procs:
+            if proc.poll() is not None:
+                raise RuntimeError(f"{proc.args!r} exited with {proc.returncode} during start")
+        try:
+            with urllib.request.urlopen(f"{url}/healthz", timeout=2) as response:  # noqa: S310
+                if response.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"Potluck at {url} did not become healthy in {timeout}s")
+
+
+@contextmanager
+def live_app(
+    tmp_dir: Path, *, extra_env: dict[str, str] | None = None, with_celery: bool = True
+) -> Iterator[LiveApp]:
+    port = free_port()
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "server.settings.local",
+        "POTLUCK_VAR_DIR": str(tmp_dir),
+        "SECRET_KEY": "e2e-secret-" + "k" * 50,
+        "FIELD_ENCRYPTION_KEY": "e2e-field-key-" + "f" * 30,
+        "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "CHANNEL_LAYER_PREFIX": f"potluck-e2e-{uuid.uuid4().hex[:8]}",
+        "PYTHONUNBUFFERED": "1",
+        **(extra_env or {}),
+    }
+    drop: tuple[str, str] | None = None
+    if os.environ.get("DATABASE_URL", "").startswith(("postgres://", "postgresql://")):
+        env["DATABASE_URL"], admin_url = _postgres_database(os.environ["DATABASE_URL"])
+        drop = (admin_url, urlparse(env["DATABASE_URL"]).path.lstrip("/"))
+    else:
+        env["DATABASE_URL"] = f"sqlite:///{tmp_dir / 'e2e.sqlite3'}"
+    app = LiveApp(url=f"http://127.0.0.1:{port}", env=env, log_dir=tmp_dir)
+    try:
+        app.manage("migrate", "--noinput")
+        commands = [
+            [str(BIN / "daphne"), "-b", "127.0.0.1", "-p", str(port), "server.asgi:application"]
+        ]
+        if with_celery:
+            commands += [
+                [
+                    str(BIN / "celery"),
+                    "-A",
+                    "server",
+                    "worker",
+                    "--loglevel=INFO",
+                    "--concurrency=1",
+                    "--pool=solo",
+                ],
+                [
+                    str(BIN / "celery"),
+                    "-A",
+                    "server",
+                    "beat",
+                    "--loglevel=INFO",
+                    "--schedule",
+                    str(tmp_dir / "beat-schedule"),
+                ],
+            ]
+        for index, command in enumerate(commands):
+            log = (tmp_dir / f"process-{index}.log").open("wb")
+            app.processes.append(
+                subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+            )
+        _wait_healthy(app.url, app.processes)
+        yield app
+    finally:
+        for proc in app.processes:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        for proc in app.processes:
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        if drop is not None:
+            _drop_postgres_database(*drop)
