@@ -3,8 +3,8 @@
 
 from __future__ import annotations
 
-from server.settings.base import *  # noqa: F403
 from server.env import VAR_DIR
+from server.settings.base import *  # noqa: F403
 from server.settings.base import REDIS_URL
 
 SECRET_KEY = "test-secret-key-" + "x" * 40
@@ -26,7 +26,7 @@ if REDIS_URL:
 
     # A fresh key space per test process, so counters never leak between runs.
     _prefix = f"potluck-test-{uuid.uuid4().hex[:8]}"
-    CHANNEL_LAYERS = {  # noqa: F405
+    CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
             "CONFIG": {"hosts": [REDIS_URL], "prefix": _prefix, "capacity": 1500},
