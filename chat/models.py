@@ -50,7 +50,7 @@ class ProviderKey(models.Model):
 
 
 class AIModel(models.Model):
-    """A model the organisation enabled, with the prices Potluck charges for it (USD per 1M tokens)."""
+    """A model the organisation enabled, with the prices Potluck charges (USD per 1M tokens)."""
 
     organization = models.ForeignKey(
         Organization, on_delete=models.CASCADE, related_name="ai_models"
@@ -62,7 +62,7 @@ class AIModel(models.Model):
     input_usd_per_mtok = models.DecimalField(**MONEY)
     output_usd_per_mtok = models.DecimalField(**MONEY)
     cached_input_usd_per_mtok = models.DecimalField(**MONEY, null=True, blank=True)
-    # Catalog rate for cache writes (Anthropic bills them above the input price); null = input price.
+    # Catalog rate for cache writes (Anthropic bills them above input); null = input price.
     cache_write_usd_per_mtok = models.DecimalField(**MONEY, null=True, blank=True)
     max_output_tokens = models.PositiveIntegerField(null=True, blank=True)
     enabled = models.BooleanField(default=True)
