@@ -271,6 +271,9 @@ def message_send(
     new), `message.created` for the user message, then for the assistant message.
     """
     org = membership_get(user=user).organization
+    if conversation_id is not None:
+        # Access first: someone else's conversation is not_found whatever else is wrong.
+        conversation_get_for_user(user=user, conversation_id=conversation_id)
     model_id = _model_check(org=org, model_id=model)
     if len(content) > org.max_message_chars:
         raise _validation_error(
