@@ -9,8 +9,10 @@ Series:
   `potluck_http_request_duration_seconds{method,route}` (histogram), recorded by
   `MetricsMiddleware`. `route` is the URL pattern that matched (`api/conversations/<int:...>/`),
   never the raw path, so the number of series stays bounded; unmatched paths count as "unmatched".
-- `potluck_active_generations` (gauge): the chat engine calls `ACTIVE_GENERATIONS.inc()` when a
-  generation starts and `ACTIVE_GENERATIONS.dec()` when it ends (in a `finally`).
+- `potluck_active_generations{kind}` (gauge): generations running in this process, by kind
+  (chat, title, api). Read at scrape time from `chat.registry.registry`, where the engine already
+  registers every generation task, so the engine needs no extra call. (`ACTIVE_GENERATIONS.set()`
+  still works for code outside the registry, but is overwritten at each scrape.)
 - `potluck_provider_errors_total{provider,code}` (counter): the engine calls
   `PROVIDER_ERRORS.inc(provider="openai", code="provider_rate_limited")` for each failed call.
 - `potluck_open_reservations` (gauge, from the database at scrape time): admitted provider calls
@@ -225,7 +227,8 @@ HTTP_LATENCY = Histogram(
 )
 ACTIVE_GENERATIONS = Gauge(
     "potluck_active_generations",
-    "Generations (provider calls) running in this process right now.",
+    "Generations (provider calls) running in this process right now, by kind.",
+    ("kind",),
 )
 PROVIDER_ERRORS = Counter(
     "potluck_provider_errors_total",
@@ -286,7 +289,23 @@ def ledger_samples() -> list[str]:
         return _ledger_cache[1]
 
 
+def _refresh_active_generations() -> None:
+    from chat.registry import registry
+
+    # A snapshot of the dict (atomic under the GIL): the event loop may add or drop entries while
+    # this thread counts. Done tasks are leaving the registry through their done callback.
+    # (Read-only use of the private dict: `running()` only works inside the event loop.)
+    entries = list(registry._entries.values())
+    counts = dict.fromkeys(("chat", "title", "api"), 0)
+    for entry in entries:
+        if not entry.task.done():
+            counts[entry.kind] = counts.get(entry.kind, 0) + 1
+    for kind, count in counts.items():
+        ACTIVE_GENERATIONS.set(count, kind=kind)
+
+
 def render(metrics: Iterable[_Metric] = PROCESS_METRICS) -> str:
+    _refresh_active_generations()
     lines: list[str] = []
     for metric in metrics:
         lines += metric.header()
