@@ -146,7 +146,7 @@ class Scenario:
     chunk_seed: int = 0
     delay: float = 0.0  # seconds between events
     first_byte_delay: float = 0.0  # seconds before the response headers
-    stall_after: int | None = None  # after this many events ...
+    stall_after: int | None = None  # after this many text deltas (fixtures: events) ...
     stall: float = 0.0  # ... go silent this long
     # Generated content.
     deltas: int = 8
@@ -806,7 +806,8 @@ class FakeUpstreamServer:
         if scenario.chunking == "whole":
             await response.write(b"".join(data for data, _ in events))
         else:
-            for index, (data, _is_delta) in enumerate(events):
+            deltas = 0
+            for index, (data, is_delta) in enumerate(events):
                 if index and scenario.delay:
                     await _sleep(request, scenario.delay)
                 for piece in _writes(data, scenario.chunking, rng):
@@ -814,7 +815,8 @@ class FakeUpstreamServer:
                     await response.write(piece)
                     if scenario.chunking != "event":
                         await asyncio.sleep(0)  # let each fragment leave on its own
-                if scenario.stall_after is not None and index + 1 == scenario.stall_after:
+                deltas += is_delta
+                if is_delta and deltas == scenario.stall_after:
                     await _sleep(request, scenario.stall)
         if scenario.fail == "disconnect":
             if request.transport is not None:
