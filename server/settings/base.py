@@ -7,6 +7,7 @@ broker on local disk. DATABASE_URL and REDIS_URL switch to Postgres and Redis.
 from __future__ import annotations
 
 import zoneinfo
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
@@ -198,8 +199,11 @@ if DEFAULT_ORG_TIME_ZONE not in zoneinfo.available_timezones():
 
 # --- Static files and the SPA -------------------------------------------------------------------
 STATIC_URL = "/static/"
-STATIC_ROOT = env.path("STATIC_ROOT", default=str(BASE_DIR / "staticfiles"))
-SPA_DIST_DIR = env.path("SPA_DIST_DIR", default=str(BASE_DIR / "frontend" / "dist"))
+STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(BASE_DIR / "staticfiles")))
+SPA_DIST_DIR = Path(env.str("SPA_DIST_DIR", default=str(BASE_DIR / "frontend" / "dist")))
+# Without collectstatic (make run, tests) static files come straight from the apps' folders;
+# the Docker image runs collectstatic at build time and serves STATIC_ROOT.
+WHITENOISE_USE_FINDERS = not STATIC_ROOT.exists()
 # The built SPA is served from the site root (/, /assets/…); Vite fingerprints /assets/ files.
 WHITENOISE_ROOT = str(SPA_DIST_DIR)
 WHITENOISE_IMMUTABLE_FILE_TEST = r"^.+/assets/.+\.[0-9a-zA-Z_-]{8,}\.(js|css|woff2?|svg|png)$"
