@@ -7,9 +7,11 @@ import json
 from typing import Any
 
 import pytest
+import pytest_asyncio
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.core.cache import cache
+from django.db import connections
 
 from billing.models import UsageRecord
 from chat.models import Conversation, Message
@@ -19,6 +21,14 @@ from server.asgi import application
 from tests.chat.support import make_conversation, make_model, session_headers
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
+
+
+@pytest_asyncio.fixture(autouse=True)
+async def _close_worker_connection():
+    """The ORM runs in asgiref's worker thread; close its connection so the test database can
+    be dropped at the end of the session (Postgres refuses while a session is open)."""
+    yield
+    await database_sync_to_async(connections.close_all)()
 
 
 @pytest.fixture(autouse=True)

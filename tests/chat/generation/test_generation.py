@@ -6,7 +6,9 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+import pytest_asyncio
 from channels.db import database_sync_to_async
+from django.db import connections
 
 from billing.models import Reservation, UsageRecord
 from chat import generation, services
@@ -14,6 +16,15 @@ from chat.models import AIModel, Message
 from tests.chat.support import make_model
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
+
+
+@pytest_asyncio.fixture(autouse=True)
+async def _close_worker_connection():
+    """The ORM runs in asgiref's worker thread; close its connection so the test database can
+    be dropped at the end of the session (Postgres refuses while a session is open)."""
+    yield
+    await database_sync_to_async(connections.close_all)()
+
 
 PROVIDERS = ["openai", "anthropic", "gemini", "mistral", "openai_compatible"]
 
