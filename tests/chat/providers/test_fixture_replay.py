@@ -133,7 +133,7 @@ NON_STREAMING = {
 }
 
 
-def test_it_covers_every_fixture() -> None:
+async def test_it_covers_every_fixture() -> None:
     files = {p.name for p in FIXTURES_DIR.iterdir() if p.suffix in (".sse", ".json")}
     assert files == set(STREAMS) | set(ERRORS) | set(MODELS) | NON_STREAMING
 

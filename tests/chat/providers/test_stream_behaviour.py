@@ -314,7 +314,7 @@ async def test_it_never_puts_the_key_in_errors_or_logs(fake_upstream, caplog) ->
         ("nothing to hide", "sk-secret-000000000", "nothing to hide"),
     ],
 )
-def test_it_scrubs_keys_from_upstream_text(text, key, expected) -> None:
+async def test_it_scrubs_keys_from_upstream_text(text, key, expected) -> None:
     scrubbed = scrub(text, key)
     assert key not in scrubbed
     assert expected in scrubbed
