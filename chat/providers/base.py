@@ -165,10 +165,16 @@ def _forget_dead_sessions() -> None:
     for loop in list(_sessions):
         if loop.is_closed():
             session = _sessions.pop(loop)
-            # The loop is gone, so the session cannot be closed the normal way; detaching marks
-            # it closed so it does not warn at garbage collection.
+            # The loop is gone (asgiref's async_to_sync, tests), so the session cannot be closed
+            # the normal way: mark it and its connector closed so they do not log "Unclosed
+            # client session/connector" errors when collected. (Its idle sockets are freed by
+            # the garbage collector, with at most a ResourceWarning, silent by default.)
+            connector = session.connector
             with contextlib.suppress(Exception):
                 session.detach()
+            if connector is not None:
+                with contextlib.suppress(Exception):
+                    connector._close()
 
 
 def get_session() -> aiohttp.ClientSession:
