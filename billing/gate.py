@@ -26,13 +26,36 @@ from django.db import DatabaseError, IntegrityError, transaction
 from django.utils import timezone
 from rest_framework import status
 
-from accounts.models import Membership
-from billing.models import Reservation, ReservationStatus, UsageRecord, UsageSource
+from accounts.models import Membership, Organization
+from billing.budgets import (
+    DEFAULT_PERIOD,
+    budget_updated_notify,
+    budgets_applicable,
+    budgets_warn,
+    counter_lock,
+    counters_move,
+    iso_utc,
+    nusd_to_usd,
+    org_tz,
+    usd_to_nusd,
+)
+from billing.models import (
+    Budget,
+    BudgetCounter,
+    BudgetEnforcement,
+    Reservation,
+    ReservationStatus,
+    UsageRecord,
+    UsageSource,
+)
+from billing.periods import PeriodKind
 from billing.pricing import (
+    UNLIMITED_TOKENS,
     TokenUsage,
     UnitPrices,
     cost_usd,
     estimate_output_tokens,
+    max_tokens_that_fit,
     worst_case_cost,
 )
 from core.exceptions import ApplicationError, NotFoundError
@@ -92,6 +115,51 @@ def _prices_from_reservation(reservation: Reservation) -> UnitPrices:
     )
 
 
+@dataclass(frozen=True)
+class _BudgetFit:
+    max_tokens: int
+    org_counter: BudgetCounter | None
+    user_counter: BudgetCounter
+
+
+def _fit_one(
+    *,
+    budget: Budget,
+    counter: BudgetCounter,
+    scope: str,
+    prompt_tokens_upper: int,
+    max_tokens: int,
+    min_tokens: int,
+    prices: UnitPrices,
+) -> int:
+    """max_tokens lowered to what one hard budget still holds; budget_exceeded below min_tokens."""
+    if budget.limit_usd is None or budget.enforcement == BudgetEnforcement.SOFT:
+        return max_tokens
+    remaining = usd_to_nusd(budget.limit_usd) - counter.spent_nusd - counter.reserved_nusd
+    fit = (
+        0
+        if remaining < 0
+        else max_tokens_that_fit(nusd_to_usd(remaining), prompt_tokens_upper, prices)
+    )
+    if fit < min_tokens:
+        raise ApplicationError(
+            "The organisation's budget is used up for this period."
+            if scope == "org"
+            else "Your budget is used up for this period.",
+            code="budget_exceeded",
+            status=status.HTTP_402_PAYMENT_REQUIRED,
+            detail={
+                "scope": scope,
+                "limit_usd": format(budget.limit_usd, "f"),
+                "spent_usd": format(nusd_to_usd(counter.spent_nusd), "f"),
+                "reserved_usd": format(nusd_to_usd(max(counter.reserved_nusd, 0)), "f"),
+                "period": budget.period,
+                "period_end": iso_utc(counter.period_end),
+            },
+        )
+    return min(max_tokens, fit)
+
+
 def _budgets_fit(
     *,
     organization_id: int,
@@ -99,16 +167,63 @@ def _budgets_fit(
     prompt_tokens_upper: int,
     max_tokens: int,
     prices: UnitPrices,
-) -> int:
-    """The max_tokens every applicable budget allows. Runs inside admission_open's transaction.
+) -> _BudgetFit:
+    """Lock the counters of every budget that applies and lower max_tokens to what they hold.
 
-    Budgets arrive in the next issue and plug in HERE: lock the user's and the org's budget rows
-    (select_for_update, in a fixed order), sum settled spend in the period plus open reservations,
-    lower max_tokens with pricing.max_tokens_that_fit, and raise ApplicationError(code=
-    "budget_exceeded", status=402) when fewer than min(64, max_tokens) tokens fit. Until then every
-    call fits as asked.
+    Runs inside admission_open's transaction. Locks the org cap's counter first, then the
+    member's (the same order everywhere, so concurrent admissions never deadlock); on Postgres
+    these row locks serialise admissions of one member (and, with an org cap, of one org) across
+    every process, and on SQLite the IMMEDIATE transaction already serialises all writers. The
+    member's counter is held even without a budget, so spend is tracked from the first call.
+    Raises budget_exceeded (402) when fewer than min(64, max_tokens) output tokens fit.
     """
-    return max_tokens
+    budgets = budgets_applicable(organization_id=organization_id, user_id=user_id)
+    time_zone = Organization.objects.values_list("time_zone", flat=True).get(pk=organization_id)
+    tz = org_tz(time_zone)
+    now = timezone.now()
+    min_tokens = min(64, max_tokens)
+    org_counter = None
+    if budgets.org is not None:
+        org_kind: PeriodKind = budgets.org.period  # type: ignore[assignment]
+        org_counter = counter_lock(
+            organization_id=organization_id, user_id=None, kind=org_kind, tz=tz, now=now
+        )
+        max_tokens = _fit_one(
+            budget=budgets.org,
+            counter=org_counter,
+            scope="org",
+            prompt_tokens_upper=prompt_tokens_upper,
+            max_tokens=max_tokens,
+            min_tokens=min_tokens,
+            prices=prices,
+        )
+    user_kind: PeriodKind = DEFAULT_PERIOD if budgets.user is None else budgets.user.period  # type: ignore[assignment]
+    user_counter = counter_lock(
+        organization_id=organization_id, user_id=user_id, kind=user_kind, tz=tz, now=now
+    )
+    if budgets.user is not None:
+        max_tokens = _fit_one(
+            budget=budgets.user,
+            counter=user_counter,
+            scope="user",
+            prompt_tokens_upper=prompt_tokens_upper,
+            max_tokens=max_tokens,
+            min_tokens=min_tokens,
+            prices=prices,
+        )
+    return _BudgetFit(max_tokens=max_tokens, org_counter=org_counter, user_counter=user_counter)
+
+
+def admission_output_cap(admission: Admission) -> int:
+    """The most output tokens the admission's reservation covers (at least its max_tokens).
+
+    For mid-stream enforcement: a provider that ignores max_tokens must be cut off once the
+    stream's output passes this, so the overshoot stays within what was reserved (plus the
+    tokens in flight, which settlement still charges: overshoot is recorded, never written off).
+    Pure; UNLIMITED_TOKENS when output is free.
+    """
+    fit = max_tokens_that_fit(admission.reserved_usd, admission.prompt_tokens_upper, admission.prices)
+    return min(max(fit, admission.max_tokens), UNLIMITED_TOKENS)
 
 
 def admission_open(
@@ -147,14 +262,21 @@ def admission_open(
                 user_id=user.pk, organization_id=ai_model.organization_id
             ).exists():
                 raise NotFoundError("Model not found.")
-            max_tokens = _budgets_fit(
+            fit = _budgets_fit(
                 organization_id=ai_model.organization_id,
                 user_id=user.pk,
                 prompt_tokens_upper=prompt_tokens_upper,
                 max_tokens=max_tokens,
                 prices=prices,
             )
+            max_tokens = fit.max_tokens
             reserved = worst_case_cost(prompt_tokens_upper, max_tokens, prices)
+            counter_ids = [c.pk for c in (fit.org_counter, fit.user_counter) if c is not None]
+            counters_move(
+                counter_ids=counter_ids,
+                reserved_delta_nusd=usd_to_nusd(reserved),
+                spent_delta_nusd=0,
+            )
             Reservation.objects.create(
                 call_id=call_id,
                 organization_id=ai_model.organization_id,
@@ -174,6 +296,8 @@ def admission_open(
                 prompt_tokens_upper=prompt_tokens_upper,
                 max_tokens=max_tokens,
                 reserved_usd=reserved,
+                org_counter=fit.org_counter,
+                user_counter=fit.user_counter,
             )
     except DatabaseError as exc:
         raise _ledger_unavailable(exc) from exc
@@ -272,12 +396,48 @@ def _record_write(
 def _reservation_close(
     reservation: Reservation | None, *, new_status: str, record: UsageRecord | None
 ) -> None:
+    """Close an open reservation (locked by the caller) and move its budget counters, once.
+
+    The counters change only on the OPEN → SETTLED/RELEASED transition, which the reservation's
+    row lock makes happen exactly once: the hold leaves `reserved`, the charge (the real one,
+    even past the limit: an overshoot is recorded, never written off) enters `spent`. After
+    commit the member gets `budget.updated`, and the warnings task is queued when a budget warns.
+    """
     if reservation is None or reservation.status != ReservationStatus.OPEN:
         return
     reservation.status = new_status
     reservation.settled_at = timezone.now()
     reservation.usage_record = record
     reservation.save(update_fields=["status", "settled_at", "usage_record"])
+    counter_ids = [
+        c for c in (reservation.org_counter_id, reservation.user_counter_id) if c is not None
+    ]
+    if not counter_ids:
+        return
+    counters_move(
+        counter_ids=counter_ids,
+        reserved_delta_nusd=-usd_to_nusd(reservation.reserved_usd),
+        spent_delta_nusd=0 if record is None else usd_to_nusd(record.cost_usd),
+    )
+    organization_id, user_id = reservation.organization_id, reservation.user_id
+    warn = budgets_warn(budgets_applicable(organization_id=organization_id, user_id=user_id))
+    transaction.on_commit(
+        lambda: _after_settle(organization_id=organization_id, user_id=user_id, warn=warn)
+    )
+
+
+def _after_settle(*, organization_id: int, user_id: int, warn: bool) -> None:
+    """Runs after the settlement committed: never raises into the engine's ending."""
+    budget_updated_notify(organization_id=organization_id, user_id=user_id)
+    if not warn:
+        return
+    try:
+        from billing.tasks import budget_warnings_check as budget_warnings_check_task
+
+        budget_warnings_check_task.delay(organization_id=organization_id, user_id=user_id)
+    except Exception:
+        # The beat scan (budget_warnings_scan) catches up when the broker is back.
+        logger.warning("budget warnings task not queued for user %s", user_id, exc_info=True)
 
 
 def admission_settle(
