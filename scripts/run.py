@@ -23,8 +23,14 @@ def main() -> int:
     env.setdefault("DJANGO_SETTINGS_MODULE", "server.settings.local")
     commands = {
         "web": [str(BIN / "daphne"), "-b", host, "-p", port, "server.asgi:application"],
-        "worker": [str(BIN / "celery"), "-A", "server", "worker", "--loglevel=INFO",
-                   "--concurrency=2"],
+        "worker": [
+            str(BIN / "celery"),
+            "-A",
+            "server",
+            "worker",
+            "--loglevel=INFO",
+            "--concurrency=2",
+        ],
         "beat": [str(BIN / "celery"), "-A", "server", "beat", "--loglevel=INFO"],
     }
     procs = {name: subprocess.Popen(cmd, cwd=ROOT, env=env) for name, cmd in commands.items()}
