@@ -1,4 +1,4 @@
-import { useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { NavLink, Outlet, useNavigate } from 'react-router';
 
@@ -29,27 +29,65 @@ function UserMenu() {
   const me = useMe();
   const logout = useLogout();
   const navigate = useNavigate();
+  const [open, setOpen] = useState(false);
+  const ref = useRef<HTMLDivElement>(null);
+
+  useEffect(() => {
+    if (!open) return undefined;
+    const close = (event: MouseEvent | KeyboardEvent) => {
+      if (event instanceof KeyboardEvent ? event.key === 'Escape' : !ref.current?.contains(event.target as Node)) {
+        setOpen(false);
+      }
+    };
+    document.addEventListener('mousedown', close);
+    document.addEventListener('keydown', close);
+    return () => {
+      document.removeEventListener('mousedown', close);
+      document.removeEventListener('keydown', close);
+    };
+  }, [open]);
+
   if (!me.data) return null;
-  const initial = (me.data.name || me.data.email).slice(0, 1).toUpperCase();
+  const display = me.data.name || me.data.email;
   return (
-    <div className="user-menu" role="group" aria-label={t('header.userMenu')}>
-      <span className="avatar" aria-hidden="true">
-        {initial}
-      </span>
-      <span className="user-menu-text">
-        <span className="user-name">{me.data.name || me.data.email}</span>
-        <span className="muted small">{t(`roles.${me.data.role}`)}</span>
-      </span>
-      <Button
-        variant="ghost"
-        size="sm"
-        loading={logout.isPending}
-        onClick={() =>
-          logout.mutate(undefined, { onSuccess: () => void navigate('/login', { replace: true }) })
-        }
+    <div className="user-menu" ref={ref}>
+      <button
+        type="button"
+        className="user-menu-button"
+        aria-label={`${display} · ${t('header.userMenu')}`}
+        aria-haspopup="true"
+        aria-expanded={open}
+        aria-controls="user-menu-panel"
+        onClick={() => setOpen((value) => !value)}
       >
-        {t('header.logout')}
-      </Button>
+        <span className="avatar" aria-hidden="true">
+          {display.slice(0, 1).toUpperCase()}
+        </span>
+        <span className="user-menu-text">{display}</span>
+      </button>
+      {open ? (
+        <div id="user-menu-panel" className="user-menu-panel">
+          <p className="user-menu-who">
+            <strong>{display}</strong>
+            <span className="muted small">{me.data.email}</span>
+            <span className="muted small">
+              {t(`roles.${me.data.role}`)} · {me.data.org.name}
+            </span>
+          </p>
+          <Button
+            variant="secondary"
+            size="sm"
+            loading={logout.isPending}
+            onClick={() =>
+              logout.mutate(undefined, {
+                onSuccess: () => void navigate('/login', { replace: true }),
+              })
+            }
+          >
+            {t('header.logout')}
+          </Button>
+        </div>
+      ) : null}
     </div>
   );
 }

@@ -7,8 +7,7 @@ import type { ThemeChoice } from '@/lib/theme';
 export function LanguageSelect() {
   const { t, i18n } = useTranslation();
   return (
-    <label className="header-control">
-      <span className="visually-hidden">{t('header.language')}</span>
+    <span className="header-control">
       <select
         aria-label={t('header.language')}
         className="input input-compact"
@@ -21,7 +20,7 @@ export function LanguageSelect() {
           </option>
         ))}
       </select>
-    </label>
+    </span>
   );
 }
 

@@ -66,7 +66,11 @@ function requireUser(request: Request, { admin = false } = {}): Gate {
 const str = (value: unknown): string => (typeof value === 'string' ? value : '');
 
 export const handlers = [
-  http.get('*/api/auth/csrf/', () => new HttpResponse(null, { status: 204 })),
+  // A browser would store the Set-Cookie; jsdom behind MSW does not, so store it as one would.
+  http.get('*/api/auth/csrf/', () => {
+    document.cookie = 'csrftoken=test-csrf-token; path=/';
+    return new HttpResponse(null, { status: 204 });
+  }),
 
   http.get('*/api/setup/', () => HttpResponse.json({ needed: db.setupNeeded })),
   http.post('*/api/setup/', async ({ request }) => {

@@ -17,6 +17,7 @@ afterEach(() => {
   localStorage.clear();
   localStorage.setItem('potluck.lang', 'en');
   document.documentElement.className = '';
-  document.cookie = 'csrftoken=test-csrf-token; path=/';
+  // Forget the CSRF cookie so every test goes through the api-client's fetch-the-token path.
+  document.cookie = 'csrftoken=; expires=Thu, 01 Jan 1970 00:00:00 GMT; path=/';
 });
 afterAll(() => server.close());

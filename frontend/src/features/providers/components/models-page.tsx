@@ -1,8 +1,19 @@
 import { useTranslation } from 'react-i18next';
 
-import { Page } from '@/components/ui/page';
+import { Card, Page } from '@/components/ui/page';
+import { AddModelForm } from '@/features/providers/components/add-model-form';
+import { ModelsTable } from '@/features/providers/components/models-table';
 
 export function ModelsPage() {
   const { t } = useTranslation();
-  return <Page title={t('models.title')} />;
+  return (
+    <Page title={t('models.title')} description={t('models.description')}>
+      <Card>
+        <ModelsTable />
+      </Card>
+      <Card title={t('models.addTitle')}>
+        <AddModelForm />
+      </Card>
+    </Page>
+  );
 }

@@ -1,0 +1,60 @@
+import { create } from 'zustand';
+
+/** A refused frame or a send that failed, shown above the composer until dismissed. */
+export type ChatNotice = { code: string; message: string; detail?: Record<string, unknown> };
+
+/** A message the user sent that the server has not echoed yet (matched by client_id). */
+export type PendingSend = {
+  clientId: string;
+  conversationId: number | null;
+  parentId: number | null | undefined;
+  content: string;
+};
+
+type ChatState = {
+  /** Branch choices per conversation: parent key ("root" or the parent id) → chosen child id. */
+  choices: Record<number, Record<string, number>>;
+  pending: PendingSend[];
+  notice: ChatNotice | undefined;
+  /** Text to put back in the composer when the server refused what was sent. */
+  restoreDraft: string | undefined;
+  choose: (conversationId: number, parentKey: string, childId: number) => void;
+  forgetChoice: (conversationId: number, parentKey: string) => void;
+  addPending: (pending: PendingSend) => void;
+  resolvePending: (clientId: string) => PendingSend | undefined;
+  setNotice: (notice: ChatNotice | undefined) => void;
+  setRestoreDraft: (text: string | undefined) => void;
+};
+
+export const useChatStore = create<ChatState>((set, get) => ({
+  choices: {},
+  pending: [],
+  notice: undefined,
+  restoreDraft: undefined,
+  choose: (conversationId, parentKey, childId) =>
+    set((state) => ({
+      choices: {
+        ...state.choices,
+        [conversationId]: { ...state.choices[conversationId], [parentKey]: childId },
+      },
+    })),
+  forgetChoice: (conversationId, parentKey) =>
+    set((state) => {
+      const current = state.choices[conversationId];
+      if (!current || !(parentKey in current)) return state;
+      const { [parentKey]: _gone, ...rest } = current;
+      return { choices: { ...state.choices, [conversationId]: rest } };
+    }),
+  addPending: (pending) => set((state) => ({ pending: [...state.pending, pending] })),
+  resolvePending: (clientId) => {
+    const found = get().pending.find((item) => item.clientId === clientId);
+    if (found) set((state) => ({ pending: state.pending.filter((item) => item !== found) }));
+    return found;
+  },
+  setNotice: (notice) => set({ notice }),
+  setRestoreDraft: (restoreDraft) => set({ restoreDraft }),
+}));
+
+export function resetChatStore(): void {
+  useChatStore.setState({ choices: {}, pending: [], notice: undefined, restoreDraft: undefined });
+}
