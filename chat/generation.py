@@ -453,8 +453,6 @@ class ChatReplySink(GenerationSink):
         message = await database_sync_to_async(services.message_finish)(
             message_id=self.message_id, outcome=result.outcome()
         )
-        if result.admission is not None:
-            await database_sync_to_async(services.budget_notify)(user_id=result.admission.user_id)
         if message is not None and result.status == "complete":
             title = await database_sync_to_async(services.title_prompt_for)(
                 message_id=self.message_id

@@ -18,13 +18,13 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.access import membership_get
-from accounts.models import Organization, User
+from accounts.models import Organization
 from chat import events
 from chat.access import conversation_get_for_update, conversation_get_for_user, message_get_for_user
 from chat.models import Conversation, Message, MessageRole, MessageStatus
 from chat.provider_selectors import aimodel_get_for_use
 from chat.selectors import branch_path_to_root, message_latest
-from chat.serializers import conversation_payload, message_payload, money_str
+from chat.serializers import conversation_payload, message_payload
 from core.exceptions import ApplicationError
 
 # Marks "the frame had no parent_id key" (follow the latest message), distinct from None (new root).
@@ -467,24 +467,6 @@ def title_prompt_for(*, message_id: int) -> tuple[int, int, str, list[PromptTurn
 def conversation_for_user(*, user: Any, conversation_id: int) -> Conversation:
     """Resolve access for a subscription (a thin alias so consumers call one service)."""
     return conversation_get_for_user(user=user, conversation_id=conversation_id)
-
-
-def budget_notify(*, user_id: int) -> None:
-    """Send the user's current spend (`budget.updated`) after one of their calls settled."""
-    from billing.selectors import usage_for_user
-
-    user = User.objects.select_related("membership__organization").filter(pk=user_id).first()
-    if user is None:
-        return
-    org = membership_get(user=user).organization
-    usage = usage_for_user(user=user, organization=org, now=timezone.now())
-    events.budget_updated_send(
-        user_id=user_id,
-        spent_usd=money_str(usage.spent_usd),
-        limit_usd=money_str(usage.limit_usd) if usage.limit_usd is not None else None,
-        remaining_usd=money_str(usage.remaining_usd) if usage.remaining_usd is not None else None,
-        period_end=usage.period.end.isoformat(),
-    )
 
 
 def message_for_user(*, user: Any, message_id: int) -> Message:

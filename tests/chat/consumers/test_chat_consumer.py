@@ -105,8 +105,11 @@ async def test_it_streams_a_reply(alice, model, fake_upstream):
     assert done["content"] == "Hi, how are you"
     assert done["usage"]["input_tokens"] == 12
     assert done["cost_usd"] != "0"
-    budget = await until(comm, "budget.updated")
-    assert budget[-1]["spent_usd"] == done["cost_usd"]
+    # The gate announces the spend after settlement (billing.budgets.budget_updated_notify).
+    budget = [f for f in frames if f["type"] == "budget.updated"]
+    if not budget:
+        budget = await until(comm, "budget.updated")
+    assert budget[-1]["spent_usd"].rstrip("0") == done["cost_usd"].rstrip("0")
     assert await database_sync_to_async(UsageRecord.objects.count)() == 1
     await drain()
     await comm.disconnect()
@@ -315,4 +318,35 @@ async def test_it_titles_a_new_conversation(alice, acme, model, fake_upstream):
     assert [r.source for r in records] == ["chat", "system"]
     assert records[1].user_id == alice.id
     assert records[1].conversation_id == conversation["id"]
+    await comm.disconnect()
+
+
+async def test_it_keeps_the_message_when_the_budget_refuses(alice, acme, model, fake_upstream):
+    from decimal import Decimal
+
+    from billing.budgets import budget_set
+
+    await database_sync_to_async(budget_set)(
+        organization=acme,
+        actor=alice,
+        scope="user",
+        user_id=alice.id,
+        limit_usd=Decimal("0.000000001"),
+        period="monthly",
+        enforcement="hard",
+        warn_at_percent=[],
+    )
+    comm = await connect(alice)
+    await comm.send_json_to(send_frame(content="remember me"))
+    frames = await until(comm, "message.failed")
+    failed = frames[-1]["message"]
+    assert failed["status"] == "failed"
+    assert failed["error"]["code"] == "budget_exceeded"
+    user_message = created(frames)[0]
+    assert user_message["content"] == "remember me"
+    stored = await database_sync_to_async(Message.objects.get)(pk=user_message["id"])
+    assert stored.content == "remember me"
+    assert fake_upstream.requests == []
+    assert await database_sync_to_async(UsageRecord.objects.count)() == 0
+    await drain()
     await comm.disconnect()
