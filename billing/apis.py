@@ -14,6 +14,7 @@ from typing import Any
 from django.http import StreamingHttpResponse
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
+from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
@@ -22,9 +23,10 @@ from rest_framework.views import APIView
 
 from accounts.access import membership_get, membership_require_admin
 from accounts.models import Organization
-from billing import selectors
-from billing.models import UsageRecord
+from billing import budgets, selectors
+from billing.models import Budget, BudgetEnforcement, BudgetPeriod, BudgetScope, UsageRecord
 from billing.pricing import USD_QUANTUM
+from core.serializers import MoneyField, StrictSerializer
 
 GROUP_BY_CHOICES = ("user", "model", "day")
 
@@ -226,3 +228,87 @@ class UsageExportCsvApi(APIView):
         response = StreamingHttpResponse(_csv_lines(records), content_type="text/csv")
         response["Content-Disposition"] = f'attachment; filename="potluck-usage-{today}.csv"'
         return response
+
+
+# --- Budgets (admin) ---------------------------------------------------------------------------
+
+
+class BudgetInput(StrictSerializer):
+    limit_usd = MoneyField(allow_null=True, min_value=Decimal(0))
+    period = serializers.ChoiceField(choices=BudgetPeriod.choices, default=BudgetPeriod.MONTHLY)
+    enforcement = serializers.ChoiceField(
+        choices=BudgetEnforcement.choices, default=BudgetEnforcement.HARD
+    )
+    warn_at_percent = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=100),
+        max_length=10,
+        default=list,
+    )
+
+
+def budget_payload(budget: Budget, *, stored: bool) -> dict[str, Any]:
+    """The contract's budget shape plus `scope`, `user_id` and `inherited` (True when a member
+    has no budget of their own and the org default, shown here, applies)."""
+    return {
+        "scope": budget.scope,
+        "user_id": budget.user_id,
+        "limit_usd": usd(budget.limit_usd),
+        "period": budget.period,
+        "enforcement": budget.enforcement,
+        "warn_at_percent": list(budget.warn_at_percent),
+        "inherited": not stored and budget.scope == BudgetScope.USER,
+        "updated_at": iso_utc(budget.updated_at) if stored else None,
+    }
+
+
+class _BudgetApi(APIView):
+    scope: str = BudgetScope.DEFAULT
+
+    def _target(self, organization: Organization, user_id: int | None) -> int | None:
+        return None
+
+    def get(self, request: Request, user_id: int | None = None) -> Response:
+        organization = membership_require_admin(user=request.user).organization
+        target = self._target(organization, user_id)
+        budget, stored = budgets.budget_get_or_default(
+            organization=organization, scope=self.scope, user_id=target
+        )
+        return Response(budget_payload(budget, stored=stored))
+
+    def put(self, request: Request, user_id: int | None = None) -> Response:
+        organization = membership_require_admin(user=request.user).organization
+        target = self._target(organization, user_id)
+        data = BudgetInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        budget = budgets.budget_set(
+            organization=organization,
+            actor=request.user,
+            scope=self.scope,
+            user_id=target,
+            **data.validated_data,
+        )
+        return Response(budget_payload(budget, stored=True))
+
+
+class BudgetUserApi(_BudgetApi):
+    scope = BudgetScope.USER
+
+    def _target(self, organization: Organization, user_id: int | None) -> int | None:
+        # Another organisation's user (or nobody) answers 404: existence does not leak.
+        return selectors.member_user_id(organization=organization, user_id=user_id or 0)
+
+    def delete(self, request: Request, user_id: int) -> Response:
+        """An extension: drop the member's own budget, so the org default applies again."""
+        organization = membership_require_admin(user=request.user).organization
+        target = self._target(organization, user_id)
+        assert target is not None  # _target raises instead of returning None
+        budgets.budget_clear(organization=organization, actor=request.user, user_id=target)
+        return Response(status=204)
+
+
+class BudgetDefaultApi(_BudgetApi):
+    scope = BudgetScope.DEFAULT
+
+
+class BudgetOrgApi(_BudgetApi):
+    scope = BudgetScope.ORG

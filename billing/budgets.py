@@ -92,10 +92,18 @@ def budgets_applicable(*, organization_id: int, user_id: int) -> ApplicableBudge
     )
 
 
+def _budget_lookup(*, scope: str, user_id: int | None) -> Q:
+    return Q(scope=scope) & (Q(user__isnull=True) if user_id is None else Q(user_id=user_id))
+
+
 def budget_get(
     *, organization: Organization, scope: str, user_id: int | None = None
 ) -> Budget | None:
-    return Budget.objects.filter(organization=organization, scope=scope, user_id=user_id).first()
+    return (
+        Budget.objects.filter(organization=organization)
+        .filter(_budget_lookup(scope=scope, user_id=user_id))
+        .first()
+    )
 
 
 def budget_get_or_default(
@@ -154,7 +162,8 @@ def budget_set(
     with transaction.atomic():
         budget = (
             Budget.objects.select_for_update()
-            .filter(organization=organization, scope=scope, user_id=user_id)
+            .filter(organization=organization)
+            .filter(_budget_lookup(scope=scope, user_id=user_id))
             .first()
         )
         before = None if budget is None else _budget_data(budget)
@@ -172,7 +181,12 @@ def budget_set(
             actor=actor,
             action="budget.updated",
             target=budget,
-            data={"scope": scope, "user_id": user_id, "before": before, "after": _budget_data(budget)},
+            data={
+                "scope": scope,
+                "user_id": user_id,
+                "before": before,
+                "after": _budget_data(budget),
+            },
         )
         if user_id is not None:
             transaction.on_commit(
@@ -192,7 +206,12 @@ def budget_clear(*, organization: Organization, actor: Any, user_id: int) -> Non
             actor=actor,
             action="budget.updated",
             target=budget,
-            data={"scope": "user", "user_id": user_id, "before": _budget_data(budget), "after": None},
+            data={
+                "scope": "user",
+                "user_id": user_id,
+                "before": _budget_data(budget),
+                "after": None,
+            },
         )
         budget.delete()
         transaction.on_commit(

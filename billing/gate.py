@@ -222,7 +222,9 @@ def admission_output_cap(admission: Admission) -> int:
     tokens in flight, which settlement still charges: overshoot is recorded, never written off).
     Pure; UNLIMITED_TOKENS when output is free.
     """
-    fit = max_tokens_that_fit(admission.reserved_usd, admission.prompt_tokens_upper, admission.prices)
+    fit = max_tokens_that_fit(
+        admission.reserved_usd, admission.prompt_tokens_upper, admission.prices
+    )
     return min(max(fit, admission.max_tokens), UNLIMITED_TOKENS)
 
 

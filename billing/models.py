@@ -138,7 +138,7 @@ class Reservation(models.Model):
         return f"reservation {self.call_id}: {self.reserved_usd} {self.status}"
 
 
-# --- Budgets ---------------------------------------------------------------------------------------
+# --- Budgets ------------------------------------------------------------------------------------
 
 NANO_PER_USD = 1_000_000_000
 
