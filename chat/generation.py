@@ -27,7 +27,7 @@ import logging
 import sys
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Literal, TypeVar
@@ -86,6 +86,12 @@ class GenerationRequest:
     conversation_id: int | None = None
     message_id: int | None = None
     api_token_id: int | None = None
+    stop: tuple[str, ...] | None = None  # stop sequences, passed to the provider as they are
+    # Replaces the default admission (`_admit`) for callers that resolve the user, model and key
+    # themselves (the /v1 API's in-process caches). Runs in the ORM thread, like `_admit`.
+    admit: Callable[[GenerationRequest], tuple[Admission, ProviderConfig]] | None = field(
+        default=None, compare=False, repr=False
+    )
 
 
 @dataclass(frozen=True)
@@ -184,6 +190,7 @@ def _chat_request(request: GenerationRequest, admission: Admission) -> ChatReque
         max_tokens=admission.max_tokens,
         system=request.system,
         temperature=request.temperature,
+        stop=list(request.stop) if request.stop else None,
     )
 
 
@@ -269,7 +276,8 @@ async def run_generation(
     sink = sink or GenerationSink()
     _install_shutdown_hook()
     try:
-        admission, config = await _shielded(database_sync_to_async(_admit)(request))
+        admit = request.admit or _admit
+        admission, config = await _shielded(database_sync_to_async(admit)(request))
     except ApplicationError as exc:
         result = GenerationResult("failed", "", error_code=exc.code, error_message=exc.message)
         await _finish(sink, result)
