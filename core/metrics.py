@@ -67,6 +67,8 @@ def _labels(names: tuple[str, ...], values: LabelValues, extra: str = "") -> str
 def _number(value: float | int | Decimal) -> str:
     if isinstance(value, float) and value == float("inf"):
         return "+Inf"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
     return str(value)
 
 

@@ -47,7 +47,7 @@ def test_it_pins_every_image_to_an_exact_version(services) -> None:
         if "build" in service:
             continue  # built from this repository
         image = service["image"]
-        repository, _, tag = image.partition(":")
+        _repository, _, tag = image.partition(":")
         assert tag, f"{name}: {image} has no tag"
         assert "latest" not in tag, f"{name}: {image} floats"
         # major.minor(.patch): "16" or "7" alone would follow new minor releases silently.
@@ -141,9 +141,7 @@ def test_it_sets_only_variables_something_reads(compose_text, services) -> None:
         if key.startswith(("POSTGRES_", "POTLUCK_"))
     }
     infra |= set(re.findall(r"\{\$([A-Z][A-Z0-9_]*)", caddyfile))
-    consumed = (
-        settings_variables() | start_script_variables() | infra | {"DJANGO_SETTINGS_MODULE"}
-    )
+    consumed = settings_variables() | start_script_variables() | infra | {"DJANGO_SETTINGS_MODULE"}
     app_environment = set(services["web"]["environment"])
     unread = (set(assigned) | commented | app_environment) - consumed
     assert not unread, f"set but read by nothing: {sorted(unread)}"
