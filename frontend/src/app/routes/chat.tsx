@@ -1,13 +1,10 @@
-import { useTranslation } from 'react-i18next';
+import { useParams } from 'react-router';
 
-import { Page } from '@/components/ui/page';
+import { ChatPage } from '@/features/chat/components/chat-page';
 
-// Placeholder: the chat engineer replaces this with the UI from features/chat.
+/** /chat is a new conversation; /chat/<id> shows one. */
 export function ChatRoute() {
-  const { t } = useTranslation();
-  return (
-    <Page title={t('nav.chat')}>
-      <p className="muted">{t('placeholder.chatIntro')}</p>
-    </Page>
-  );
+  const rest = useParams()['*'] ?? '';
+  const id = /^\d+/.exec(rest)?.[0];
+  return <ChatPage conversationId={id ? Number(id) : null} />;
 }

@@ -16,21 +16,22 @@ type ChatState = {
   choices: Record<number, Record<string, number>>;
   pending: PendingSend[];
   notice: ChatNotice | undefined;
-  /** Text to put back in the composer when the server refused what was sent. */
-  restoreDraft: string | undefined;
+  /** The composer's text; a refused send puts its text back here instead of losing it. */
+  draft: string;
   choose: (conversationId: number, parentKey: string, childId: number) => void;
   forgetChoice: (conversationId: number, parentKey: string) => void;
   addPending: (pending: PendingSend) => void;
   resolvePending: (clientId: string) => PendingSend | undefined;
   setNotice: (notice: ChatNotice | undefined) => void;
-  setRestoreDraft: (text: string | undefined) => void;
+  setDraft: (text: string) => void;
+  restoreDraft: (text: string) => void;
 };
 
 export const useChatStore = create<ChatState>((set, get) => ({
   choices: {},
   pending: [],
   notice: undefined,
-  restoreDraft: undefined,
+  draft: '',
   choose: (conversationId, parentKey, childId) =>
     set((state) => ({
       choices: {
@@ -52,9 +53,10 @@ export const useChatStore = create<ChatState>((set, get) => ({
     return found;
   },
   setNotice: (notice) => set({ notice }),
-  setRestoreDraft: (restoreDraft) => set({ restoreDraft }),
+  setDraft: (draft) => set({ draft }),
+  restoreDraft: (text) => set((state) => (state.draft.trim() ? state : { draft: text })),
 }));
 
 export function resetChatStore(): void {
-  useChatStore.setState({ choices: {}, pending: [], notice: undefined, restoreDraft: undefined });
+  useChatStore.setState({ choices: {}, pending: [], notice: undefined, draft: '' });
 }

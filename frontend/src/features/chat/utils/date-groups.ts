@@ -26,9 +26,8 @@ export function groupConversations(
   conversations: readonly Conversation[],
   now: Date,
 ): Array<{ group: DateGroup; items: Conversation[] }> {
-  const sorted = [...conversations].sort((a, b) =>
-    a.updated_at === b.updated_at ? b.id - a.id : a.updated_at < b.updated_at ? 1 : -1,
-  );
+  const time = (c: Conversation): number => Date.parse(c.updated_at) || 0;
+  const sorted = [...conversations].sort((a, b) => time(b) - time(a) || b.id - a.id);
   const buckets = new Map<DateGroup, Conversation[]>();
   for (const conversation of sorted) {
     const group = dateGroup(conversation.updated_at, now);

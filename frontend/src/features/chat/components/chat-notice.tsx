@@ -1,0 +1,64 @@
+import { useTranslation } from 'react-i18next';
+
+import { useChatStore } from '@/features/chat/stores/chat-store';
+import { formatUsd } from '@/utils/money';
+
+const KNOWN_CODES = new Set([
+  'budget_exceeded',
+  'rate_limited',
+  'provider_auth',
+  'provider_rate_limited',
+  'provider_unavailable',
+  'context_length_exceeded',
+  'provider_error',
+  'price_unknown',
+  'validation_error',
+  'not_found',
+  'permission_denied',
+]);
+
+/** A failure in words: the translated headline for its code, then the server's own details. */
+export function ErrorText({ code, message }: { code: string; message: string }) {
+  const { t } = useTranslation();
+  const title = t(KNOWN_CODES.has(code) ? `chat.errors.${code}` : 'chat.errors.generic');
+  return (
+    <div className="message-error" role="alert">
+      <strong>{title}</strong>
+      {message && message !== title ? <span> {message}</span> : null}
+      <span className="muted small"> ({code})</span>
+    </div>
+  );
+}
+
+export function ChatNotice() {
+  const { t } = useTranslation();
+  const notice = useChatStore((state) => state.notice);
+  const setNotice = useChatStore((state) => state.setNotice);
+  if (!notice) return null;
+  const warning = notice.code === 'budget_warning';
+  const detail = notice.detail ?? {};
+  const str = (value: unknown): string => (typeof value === 'string' ? value : '');
+  return (
+    <div className={`chat-notice${warning ? ' chat-notice-info' : ''}`}>
+      {warning ? (
+        <p role="status">
+          {t('chat.budgetWarning', {
+            percent: String(detail.percent ?? ''),
+            spent: formatUsd(str(detail.spent_usd)),
+            limit: formatUsd(str(detail.limit_usd)),
+          })}
+        </p>
+      ) : (
+        <ErrorText code={notice.code} message={notice.message} />
+      )}
+      <button
+        type="button"
+        className="icon-button icon-button-sm"
+        aria-label={t('chat.dismiss')}
+        onClick={() => setNotice(undefined)}
+      >
+        <span aria-hidden="true">×</span>
+      </button>
+    </div>
+  );
+}

@@ -1,0 +1,79 @@
+import { useEffect, useId, useRef } from 'react';
+import type { KeyboardEvent } from 'react';
+import { useTranslation } from 'react-i18next';
+
+import { Button } from '@/components/ui/button';
+import { useChatStore } from '@/features/chat/stores/chat-store';
+
+/** Enter sends, Shift+Enter adds a line, Esc stops the answer being written. */
+export function Composer({
+  disabled,
+  generating,
+  onSend,
+  onStop,
+}: {
+  disabled: boolean;
+  generating: boolean;
+  onSend: (content: string) => boolean;
+  onStop: () => void;
+}) {
+  const { t } = useTranslation();
+  const id = useId();
+  const ref = useRef<HTMLTextAreaElement>(null);
+  const text = useChatStore((state) => state.draft);
+  const setText = useChatStore((state) => state.setDraft);
+
+  useEffect(() => {
+    const area = ref.current;
+    if (!area) return;
+    area.style.height = 'auto';
+    area.style.height = `${Math.min(area.scrollHeight, 240)}px`;
+  }, [text]);
+
+  const canSend = !disabled && !generating && text.trim().length > 0;
+  const submit = (): void => {
+    if (!canSend) return;
+    if (onSend(text)) setText('');
+  };
+  const onKeyDown = (event: KeyboardEvent<HTMLTextAreaElement>): void => {
+    if (event.key === 'Enter' && !event.shiftKey && !event.nativeEvent.isComposing) {
+      event.preventDefault();
+      submit();
+    } else if (event.key === 'Escape' && generating) {
+      event.preventDefault();
+      onStop();
+    }
+  };
+  return (
+    <form
+      className="composer"
+      onSubmit={(event) => {
+        event.preventDefault();
+        submit();
+      }}
+    >
+      <label htmlFor={id} className="visually-hidden">
+        {t('chat.message')}
+      </label>
+      <textarea
+        id={id}
+        ref={ref}
+        className="input composer-input"
+        rows={1}
+        value={text}
+        placeholder={t('chat.placeholder')}
+        onChange={(event) => setText(event.target.value)}
+        onKeyDown={onKeyDown}
+      />
+      {generating ? (
+        <Button variant="secondary" onClick={onStop}>
+          {t('chat.stop')}
+        </Button>
+      ) : (
+        <Button type="submit" disabled={!canSend}>
+          {t('chat.send')}
+        </Button>
+      )}
+    </form>
+  );
+}
