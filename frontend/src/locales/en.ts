@@ -152,7 +152,7 @@ export const en = {
     idHint: 'Optional; defaults to the model name.',
     inputPrice: 'Input price (USD per 1M tokens)',
     outputPrice: 'Output price (USD per 1M tokens)',
-    cachedPrice: 'Cached input price (USD per 1M tokens)',
+    cachedPrice: 'Price for cached input (USD per 1M tokens)',
     priceHint: 'Leave empty to use the catalog price.',
     badPrice: 'Enter a decimal number, e.g. 0.15',
     enabled: 'Enabled',
