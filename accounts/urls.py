@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from accounts import apis
+from accounts import apis, token_apis
 
 urlpatterns = [
     path("auth/csrf/", apis.CsrfApi.as_view()),
@@ -18,4 +18,6 @@ urlpatterns = [
     path("invitations/accept/", apis.InvitationAcceptApi.as_view()),
     path("invitations/<int:invitation_id>/", apis.InvitationDetailApi.as_view()),
     path("audit/", apis.AuditEventListApi.as_view()),
+    path("tokens/", token_apis.TokenListApi.as_view()),
+    path("tokens/<int:token_id>/", token_apis.TokenDetailApi.as_view()),
 ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from typing import Any
 
 from django.core.asgi import get_asgi_application
 
@@ -16,11 +17,21 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
+from chat.openai_api import application as openai_api_app  # noqa: E402
 from server.routing import websocket_urlpatterns  # noqa: E402
+
+
+async def http_app(scope: Any, receive: Any, send: Any) -> None:
+    """`/v1/` (the OpenAI-compatible gateway) skips Django's middleware and request cycle."""
+    if scope["path"].startswith("/v1/"):
+        await openai_api_app(scope, receive, send)
+    else:
+        await django_asgi_app(scope, receive, send)
+
 
 application = ProtocolTypeRouter(
     {
-        "http": django_asgi_app,
+        "http": http_app,
         "websocket": AllowedHostsOriginValidator(
             AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
         ),

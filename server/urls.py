@@ -15,6 +15,7 @@ urlpatterns = [
     path("api/", include("accounts.urls")),
     path("api/", include("chat.urls")),
     path("api/", include("billing.urls")),
+    path("v1/", include("chat.openai_urls")),
     # Every other path is a client-side route of the SPA (built assets are served by whitenoise).
     re_path(r"^(?!api/|admin/|static/|ws/|v1/).*$", core_views.spa_index, name="spa"),
 ]
