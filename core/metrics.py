@@ -33,6 +33,7 @@ Writing values is thread-safe and never blocks on I/O: it is safe from async cod
 from __future__ import annotations
 
 import hmac
+import logging
 import threading
 import time
 from collections.abc import Awaitable, Callable, Iterable
@@ -370,10 +371,21 @@ def _route(request: HttpRequest) -> str:
     return str(match.route) or "/"
 
 
-class MetricsMiddleware:
-    """Counts requests and times them. Async-only, so under Daphne it adds no thread hop.
+access_logger = logging.getLogger("potluck.access")
 
-    Put it first in MIDDLEWARE so the time includes every other middleware.
+
+def _logged_path(request: HttpRequest, route: str) -> str:
+    # API paths carry only ids; SPA paths may carry an invitation token, so they are shown as
+    # their route. Query strings are never logged.
+    return request.path if request.path.startswith(("/api/", "/v1/", "/admin/")) else route
+
+
+class MetricsMiddleware:
+    """Counts requests, times them, and writes the access log line (logger `potluck.access`).
+
+    Async-only, so under Daphne it adds no thread hop. Put it first in MIDDLEWARE so the time
+    includes every other middleware. (Daphne's own plain-text access log is turned off in
+    docker/start/web: this one goes through the JSON formatter.)
     """
 
     async_capable = True
@@ -391,7 +403,19 @@ class MetricsMiddleware:
             status = str(response.status_code)
             return response
         finally:
+            elapsed = time.perf_counter() - started
             route = _route(request)
             method = request.method if request.method in _METHODS else "OTHER"
             HTTP_REQUESTS.inc(method=method, route=route, status=status)
-            HTTP_LATENCY.observe(time.perf_counter() - started, method=method, route=route)
+            HTTP_LATENCY.observe(elapsed, method=method, route=route)
+            access_logger.info(
+                "%s %s %s",
+                method,
+                _logged_path(request, route),
+                status,
+                extra={
+                    "status": int(status),
+                    "duration_ms": round(elapsed * 1000, 1),
+                    "client": request.META.get("REMOTE_ADDR"),
+                },
+            )

@@ -7,6 +7,7 @@ USE_X_FORWARDED_PROTO=true when that proxy sets X-Forwarded-Proto itself.
 
 from __future__ import annotations
 
+import logging
 import os
 
 from django.core.exceptions import ImproperlyConfigured
@@ -89,5 +90,7 @@ LOGGING = {
         "django.db.backends": {"level": "WARNING"},
     },
 }
+# Python warnings (deprecations, missing directories) become log records too, hence JSON lines.
+logging.captureWarnings(True)
 # Celery keeps Django's logging (JSON) instead of installing its own handlers on the root logger.
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
