@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import uuid
 from decimal import Decimal
 
@@ -175,3 +176,19 @@ def test_it_counts_provider_errors_by_provider_and_code() -> None:
         metrics.PROVIDER_ERRORS.inc(provider="openai")
     with pytest.raises(ValueError, match="cannot go down"):
         metrics.PROVIDER_ERRORS.inc(-1, provider="openai", code="x")
+
+
+@pytest.mark.django_db
+@override_settings(MIDDLEWARE=WITH_MIDDLEWARE)
+def test_it_writes_one_access_log_record_per_request_without_secrets(caplog) -> None:
+    client = Client()
+    with caplog.at_level(logging.INFO, logger="potluck.access"):
+        client.get("/api/conversations/?q=private+words")
+        client.get("/invite/secret-invitation-token-123")
+    api, spa = (r for r in caplog.records if r.name == "potluck.access")
+    assert api.getMessage() in {"GET /api/conversations/ 401", "GET /api/conversations/ 403"}
+    assert api.duration_ms >= 0
+    # SPA paths can hold invitation tokens: they are logged as their route, never verbatim.
+    assert "secret-invitation-token" not in spa.getMessage()
+    assert "private" not in caplog.text
+    assert "secret-invitation-token" not in caplog.text
