@@ -67,6 +67,8 @@ export class WsClient {
   private attempt = 0;
   private everOpened = false;
   private refs = 0;
+  /** Bumped by reset(), so a release handed out before it cannot unbalance the count. */
+  private generation = 0;
   private retryTimer: ReturnType<typeof setTimeout> | undefined;
   private idleTimer: ReturnType<typeof setTimeout> | undefined;
   private queue: string[] = [];
@@ -83,6 +85,7 @@ export class WsClient {
     this.teardown();
     this.config = defaultConfig();
     this.refs = 0;
+    this.generation += 1;
     this.everOpened = false;
     this.queue = [];
     this.frameListeners.clear();
@@ -113,8 +116,9 @@ export class WsClient {
     clearTimeout(this.idleTimer);
     if (!this.socket && this.retryTimer === undefined) this.connect();
     let released = false;
+    const generation = this.generation;
     return () => {
-      if (released) return;
+      if (released || generation !== this.generation) return;
       released = true;
       this.refs -= 1;
       if (this.refs > 0) return;

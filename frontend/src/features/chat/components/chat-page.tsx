@@ -109,7 +109,7 @@ export function ChatPage({ conversationId }: { conversationId: number | null }) 
   const busy = generatingMessage !== undefined || pending.length > 0;
   const title =
     conversationId === null
-      ? t('chat.newChat')
+      ? t('chat.title')
       : (conversations.data?.find((c) => c.id === conversationId)?.title ?? '') || t('chat.untitled');
 
   // The handlers read the latest state through a ref, so the memoised message rows keep one
@@ -189,7 +189,7 @@ export function ChatPage({ conversationId }: { conversationId: number | null }) 
         footer={pending.length > 0 ? <PendingBubbles items={pending} /> : undefined}
         empty={
           <div className="chat-empty">
-            <h1>{t('chat.emptyTitle')}</h1>
+            <h2>{t('chat.emptyTitle')}</h2>
             <p className="muted">{models.data?.length === 0 ? t('chat.noModels') : t('chat.empty')}</p>
           </div>
         }

@@ -1,0 +1,308 @@
+import { act, screen, waitFor, within } from '@testing-library/react';
+import { http, HttpResponse } from 'msw';
+
+import { resetChatStore } from '@/features/chat/stores/chat-store';
+import { useDeltaStore } from '@/features/chat/stores/delta-store';
+import type { Message } from '@/features/chat/types/chat';
+import { wsClient } from '@/lib/ws-client';
+import type { SocketLike } from '@/lib/ws-client';
+import { alice, createModel, createProviderKey } from '@/testing/data-generators';
+import { server } from '@/testing/server';
+import { renderRoute } from '@/testing/test-utils';
+
+/** A test double of the browser's WebSocket: records what the app sends, lets a test push frames. */
+class FakeSocket implements SocketLike {
+  static instances: FakeSocket[] = [];
+  readyState = 0;
+  onopen: ((event: Event) => void) | null = null;
+  onclose: ((event: CloseEvent) => void) | null = null;
+  onmessage: ((event: MessageEvent) => void) | null = null;
+  onerror: ((event: Event) => void) | null = null;
+  sent: Array<Record<string, unknown>> = [];
+
+  constructor(readonly url: string) {
+    FakeSocket.instances.push(this);
+  }
+
+  static latest(): FakeSocket {
+    const socket = FakeSocket.instances.at(-1);
+    if (!socket) throw new Error('no socket was opened');
+    return socket;
+  }
+
+  send(data: string): void {
+    this.sent.push(JSON.parse(data) as Record<string, unknown>);
+  }
+
+  close(): void {
+    this.readyState = 3;
+  }
+
+  open(): void {
+    act(() => {
+      this.readyState = 1;
+      this.onopen?.(new Event('open'));
+    });
+  }
+
+  push(frame: object): void {
+    act(() => {
+      this.onmessage?.(new MessageEvent('message', { data: JSON.stringify(frame) }));
+    });
+  }
+
+  drop(code = 1006): void {
+    act(() => {
+      this.readyState = 3;
+      this.onclose?.(new CloseEvent('close', { code }));
+    });
+  }
+}
+
+let seconds = 0;
+function message(fields: Partial<Message> & Pick<Message, 'id' | 'parent_id' | 'role'>): Message {
+  seconds += 1;
+  return {
+    conversation_id: 1,
+    content: `message ${fields.id}`,
+    model: fields.role === 'assistant' ? 'gpt-4o-mini' : '',
+    status: 'complete',
+    error: null,
+    usage: null,
+    cost_usd: '0',
+    created_at: new Date(Date.UTC(2025, 0, 1, 0, 0, seconds)).toISOString(),
+    ...fields,
+  };
+}
+
+const conversation = {
+  id: 1,
+  title: 'Soup recipes',
+  model: 'gpt-4o-mini',
+  system_prompt: '',
+  created_at: new Date().toISOString(),
+  updated_at: new Date().toISOString(),
+  archived: false,
+};
+
+function serveConversation(messages: Message[]): { messageFetches: () => number } {
+  let fetches = 0;
+  server.use(
+    http.get('*/api/conversations/', () => HttpResponse.json([conversation])),
+    http.get('*/api/conversations/:id/messages/', () => {
+      fetches += 1;
+      return HttpResponse.json(messages);
+    }),
+  );
+  return { messageFetches: () => fetches };
+}
+
+function setup(): ReturnType<typeof alice> {
+  createProviderKey();
+  createModel({ input_usd_per_mtok: '0.15', output_usd_per_mtok: '0.6' });
+  return alice();
+}
+
+beforeEach(() => {
+  FakeSocket.instances = [];
+  wsClient.configure({ WebSocket: FakeSocket, baseDelayMs: 5, maxDelayMs: 20 });
+});
+afterEach(() => {
+  wsClient.reset();
+  resetChatStore();
+  useDeltaStore.getState().clearAll();
+});
+
+describe('chat route', () => {
+  it('shows the latest branch of the tree and switches between versions', async () => {
+    // Two versions of the first question; the second was answered twice (regenerated).
+    serveConversation([
+      message({ id: 1, parent_id: null, role: 'user', content: 'First question' }),
+      message({ id: 2, parent_id: 1, role: 'assistant', content: 'First answer' }),
+      message({ id: 3, parent_id: null, role: 'user', content: 'Edited question' }),
+      message({ id: 4, parent_id: 3, role: 'assistant', content: 'Old answer' }),
+      message({ id: 5, parent_id: 3, role: 'assistant', content: 'Regenerated answer' }),
+    ]);
+    const { user } = renderRoute('/chat/1', { as: setup() });
+
+    expect(await screen.findByText('Edited question')).toBeInTheDocument();
+    expect(await screen.findByText('Regenerated answer')).toBeInTheDocument();
+    expect(screen.queryByText('First question')).not.toBeInTheDocument();
+    expect(screen.getAllByText('2/2')).toHaveLength(2);
+    expect(screen.getByRole('heading', { name: 'Soup recipes' })).toBeInTheDocument();
+    const sidebar = screen.getByRole('complementary', { name: 'Conversations' });
+    expect(within(sidebar).getByRole('heading', { name: 'Today' })).toBeInTheDocument();
+
+    await user.click(screen.getAllByRole('button', { name: 'Previous version' })[1]!);
+    expect(await screen.findByText('Old answer')).toBeInTheDocument();
+    expect(screen.queryByText('Regenerated answer')).not.toBeInTheDocument();
+
+    await user.click(screen.getAllByRole('button', { name: 'Previous version' })[0]!);
+    expect(await screen.findByText('First question')).toBeInTheDocument();
+    expect(await screen.findByText('First answer')).toBeInTheDocument();
+    expect(screen.getByText('1/2')).toBeInTheDocument();
+
+    await user.click(screen.getByRole('button', { name: 'Next version' }));
+    // The choice made further down that branch is remembered.
+    expect(await screen.findByText('Old answer')).toBeInTheDocument();
+  });
+
+  it('sends with Enter on the visible branch, streams the answer, stops it with Esc', async () => {
+    serveConversation([
+      message({ id: 1, parent_id: null, role: 'user', content: 'Hi' }),
+      message({ id: 2, parent_id: 1, role: 'assistant', content: 'Hello!' }),
+    ]);
+    const { user } = renderRoute('/chat/1', { as: setup() });
+    expect(await screen.findByText('Hello!')).toBeInTheDocument();
+    const socket = FakeSocket.latest();
+    socket.open();
+    expect(await screen.findByText('Live')).toBeInTheDocument();
+    expect(socket.sent).toContainEqual({ type: 'conversation.subscribe', conversation_id: 1 });
+
+    const model = await screen.findByRole('combobox', { name: 'Model' });
+    await waitFor(() => expect(model).toHaveValue('gpt-4o-mini'));
+    expect(model).toHaveTextContent('$0.15 / 1M');
+    expect(model).toHaveTextContent('$0.60 / 1M');
+
+    const box = screen.getByRole('textbox', { name: 'Message' });
+    await user.type(box, 'Tell me{Shift>}{Enter}{/Shift}more{Enter}');
+    const send = socket.sent.find((frame) => frame.type === 'message.send');
+    expect(send).toMatchObject({
+      conversation_id: 1,
+      parent_id: 2,
+      model: 'gpt-4o-mini',
+      content: 'Tell me\nmore',
+    });
+    expect(box).toHaveValue('');
+
+    const clientId = send?.client_id;
+    const question = message({ id: 3, parent_id: 2, role: 'user', content: 'Tell me\nmore' });
+    const answer = message({ id: 4, parent_id: 3, role: 'assistant', content: '', status: 'pending' });
+    socket.push({ type: 'message.created', message: question, client_id: clientId });
+    socket.push({ type: 'message.created', message: answer, client_id: clientId });
+    socket.push({ type: 'message.delta', message_id: 4, seq: 0, text: 'Once upon ' });
+    socket.push({ type: 'message.delta', message_id: 4, seq: 1, text: 'a time' });
+    socket.push({ type: 'message.delta', message_id: 4, seq: 1, text: 'a time' });
+    expect(await screen.findByText('Once upon a time')).toBeInTheDocument();
+
+    expect(screen.getByRole('button', { name: 'Stop' })).toBeInTheDocument();
+    await user.type(box, '{Escape}');
+    expect(socket.sent).toContainEqual({ type: 'generation.stop', message_id: 4 });
+
+    socket.push({
+      type: 'message.completed',
+      message: {
+        ...answer,
+        status: 'stopped',
+        content: 'Once upon a time',
+        usage: { input_tokens: 1200, output_tokens: 3, cached_input_tokens: 0, reasoning_tokens: 0 },
+        cost_usd: '0.000181800',
+      },
+    });
+    expect(await screen.findByText(/1,200 in · 3 out tokens/)).toHaveTextContent(
+      'gpt-4o-mini · 1,200 in · 3 out tokens · cost $0.000182 · stopped',
+    );
+    expect(screen.getByRole('button', { name: 'Send' })).toBeInTheDocument();
+
+    await user.click(screen.getAllByRole('button', { name: 'Regenerate' }).at(-1)!);
+    expect(socket.sent).toContainEqual({ type: 'message.regenerate', message_id: 4 });
+  });
+
+  it('edits a question into a new branch with its parent', async () => {
+    serveConversation([
+      message({ id: 1, parent_id: null, role: 'user', content: 'Hi' }),
+      message({ id: 2, parent_id: 1, role: 'assistant', content: 'Hello!' }),
+      message({ id: 3, parent_id: 2, role: 'user', content: 'Soup?' }),
+      message({ id: 4, parent_id: 3, role: 'assistant', content: 'Yes.' }),
+    ]);
+    const { user } = renderRoute('/chat/1', { as: setup() });
+    expect(await screen.findByText('Soup?')).toBeInTheDocument();
+    const socket = FakeSocket.latest();
+    socket.open();
+
+    await user.click(screen.getAllByRole('button', { name: 'Edit' })[1]!);
+    const editor = screen.getByRole('textbox', { name: 'Edit message' });
+    await user.clear(editor);
+    await user.type(editor, 'Stew?');
+    await user.click(screen.getByRole('button', { name: 'Save and send' }));
+    expect(socket.sent.find((frame) => frame.type === 'message.send')).toMatchObject({
+      conversation_id: 1,
+      parent_id: 2,
+      content: 'Stew?',
+    });
+  });
+
+  it('explains a budget refusal and a refused frame', async () => {
+    serveConversation([message({ id: 1, parent_id: null, role: 'user', content: 'Hi' })]);
+    const { user } = renderRoute('/chat/1', { as: setup() });
+    expect(await screen.findByText('Hi')).toBeInTheDocument();
+    const socket = FakeSocket.latest();
+    socket.open();
+
+    socket.push({
+      type: 'message.failed',
+      message: message({
+        id: 2,
+        parent_id: 1,
+        role: 'assistant',
+        content: '',
+        status: 'failed',
+        error: { code: 'budget_exceeded', message: 'Monthly limit of $5.00 reached.' },
+      }),
+    });
+    expect(await screen.findByText('Your budget does not allow this request.')).toBeInTheDocument();
+    expect(screen.getByText(/Monthly limit of \$5\.00 reached\./)).toBeInTheDocument();
+
+    await user.type(screen.getByRole('textbox', { name: 'Message' }), 'Again{Enter}');
+    const send = socket.sent.find((frame) => frame.type === 'message.send');
+    socket.push({ type: 'error', code: 'rate_limited', message: 'Slow down.', client_id: send?.client_id });
+    expect(await screen.findByText('Too many requests. Wait a moment and try again.')).toBeInTheDocument();
+    // Nothing the user wrote is lost: the refused text is back in the composer.
+    expect(screen.getByRole('textbox', { name: 'Message' })).toHaveValue('Again');
+  });
+
+  it('shows the reconnect state and refetches the conversation when the socket reopens', async () => {
+    const api = serveConversation([message({ id: 1, parent_id: null, role: 'user', content: 'Hi' })]);
+    renderRoute('/chat/1', { as: setup() });
+    expect(await screen.findByText('Hi')).toBeInTheDocument();
+    expect(screen.getByText('Connecting…')).toBeInTheDocument();
+    FakeSocket.latest().open();
+    expect(api.messageFetches()).toBe(1);
+
+    FakeSocket.latest().drop();
+    expect(await screen.findByText('Reconnecting…')).toBeInTheDocument();
+    await waitFor(() => expect(FakeSocket.instances).toHaveLength(2));
+    FakeSocket.latest().open();
+    expect(await screen.findByText('Live')).toBeInTheDocument();
+    await waitFor(() => expect(api.messageFetches()).toBe(2));
+    expect(FakeSocket.latest().sent).toContainEqual({ type: 'conversation.subscribe', conversation_id: 1 });
+  });
+
+  it('starts a new conversation and moves to it when the server creates it', async () => {
+    serveConversation([]);
+    const { user, router } = renderRoute('/chat', { as: setup() });
+    const box = await screen.findByRole('textbox', { name: 'Message' });
+    const socket = FakeSocket.latest();
+    socket.open();
+    await waitFor(() => expect(screen.getByRole('combobox', { name: 'Model' })).toHaveValue('gpt-4o-mini'));
+    await user.type(box, 'Hello{Enter}');
+    const send = socket.sent.find((frame) => frame.type === 'message.send');
+    expect(send).toMatchObject({ conversation_id: null, content: 'Hello' });
+    expect(send).not.toHaveProperty('parent_id');
+    expect(screen.getByText('Sending…')).toBeInTheDocument();
+
+    socket.push({
+      type: 'conversation.created',
+      conversation: { ...conversation, id: 9, title: '' },
+      client_id: send?.client_id,
+    });
+    socket.push({
+      type: 'message.created',
+      message: message({ id: 20, conversation_id: 9, parent_id: null, role: 'user', content: 'Hello' }),
+      client_id: send?.client_id,
+    });
+    await waitFor(() => expect(router.state.location.pathname).toBe('/chat/9'));
+    expect(await screen.findByText('Hello')).toBeInTheDocument();
+    expect(screen.queryByText('Sending…')).not.toBeInTheDocument();
+  });
+});
