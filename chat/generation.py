@@ -55,6 +55,7 @@ from chat.providers import (
 from chat.registry import GenerationKind, registry
 from chat.services import MessageOutcome, PreparedReply, PromptTurn
 from core.exceptions import ApplicationError
+from core.metrics import PROVIDER_ERRORS
 
 logger = logging.getLogger(__name__)
 
@@ -249,6 +250,7 @@ async def _stream(
     except asyncio.CancelledError:
         progress.status = "stopped"
     except ProviderError as exc:
+        PROVIDER_ERRORS.inc(provider=str(config.provider), code=exc.code)
         progress.status, progress.error_code, progress.error_message = (
             "failed",
             exc.code,
@@ -256,6 +258,7 @@ async def _stream(
         )
     except Exception:
         logger.exception("generation %s failed", admission.call_id)
+        PROVIDER_ERRORS.inc(provider=str(config.provider), code="provider_error")
         progress.status, progress.error_code = "failed", "provider_error"
         progress.error_message = "The provider's answer could not be read."
 

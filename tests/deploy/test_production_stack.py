@@ -367,6 +367,12 @@ def test_it_serves_chats_and_settles_usage_on_sigterm(stack: Stack, fake_upstrea
     assert rows == [(False, reply["usage"]["output_tokens"])]
     assert rows[0][1] > 0
 
+    # A provider refusing the key ends the reply failed, and is counted by provider and code.
+    fake_upstream.script(provider="openai", kind="generated", status=401)
+    failed = asyncio.run(_chat(stack, browser, model=model["id"], content="Again"))
+    assert failed["status"] == "failed", failed
+    assert failed["error"]["code"] == "provider_auth"
+
     # Metrics from the running Daphne: the middleware saw the API calls.
     metrics = Request(
         f"http://127.0.0.1:{stack.port}/metrics",
@@ -379,6 +385,7 @@ def test_it_serves_chats_and_settles_usage_on_sigterm(stack: Stack, fake_upstrea
         text = response.read().decode()
     assert 'potluck_http_requests_total{method="POST",route="api/setup/",status="201"} 1' in text
     assert 'potluck_spend_usd_total{org_id="' in text
+    assert 'potluck_provider_errors_total{provider="openai",code="provider_auth"} 1\n' in text
 
     # SIGTERM to Daphne while a long reply streams: it settles the generation before exiting.
     fake_upstream.script(provider="openai", kind="generated", deltas=400, delay=0.05)
