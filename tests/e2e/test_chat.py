@@ -1,0 +1,228 @@
+"""Chatting in the browser against a live Potluck and a fake provider: pick a model, watch an
+answer stream in, stop one, regenerate, edit and switch branches, reload, and switch to Spanish."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from playwright.sync_api import Browser, Page, expect
+
+from tests.e2e.live import ROOT, LiveApp, free_port
+
+pytestmark = pytest.mark.e2e
+
+OWNER = {"email": "carol@acme.test", "password": "a long enough password 3"}
+MODEL = "fake-chat"
+
+
+class FakeUpstream:
+    """The fake provider as its own process, driven through its control API."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+
+    def script(self, **scenario: Any) -> None:
+        request = urllib.request.Request(  # noqa: S310 (a local http URL we built)
+            f"{self.url}/_fake/script",
+            data=json.dumps({"provider": "openai_compatible", **scenario}).encode(),
+            headers={"Content-Type": "application/json"},
+            method="POST",
+        )
+        with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310
+            assert json.load(response)["ok"]
+
+
+@pytest.fixture(scope="module")
+def upstream() -> Iterator[FakeUpstream]:
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tests.fake_upstream", "--port", str(port)],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            with urllib.request.urlopen(f"{url}/_fake/health", timeout=1):  # noqa: S310
+                break
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                raise RuntimeError("the fake upstream did not start") from None
+            time.sleep(0.1)
+    try:
+        yield FakeUpstream(url)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def org(app: LiveApp, upstream: FakeUpstream) -> dict[str, str]:
+    app.manage(
+        "create_org",
+        "--name",
+        "Acme",
+        "--owner-email",
+        OWNER["email"],
+        "--owner-password",
+        OWNER["password"],
+        "--owner-name",
+        "Carol",
+    )
+    return OWNER
+
+
+def log_in(page: Page) -> None:
+    page.goto("/login")
+    page.get_by_label("Email").fill(OWNER["email"])
+    page.get_by_label("Password").fill(OWNER["password"])
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_role("textbox", name="Message")).to_be_visible()
+
+
+def enable_model(page: Page, upstream: FakeUpstream) -> None:
+    """Through the REST API with the browser's own session and CSRF token."""
+    csrf = next(c["value"] for c in page.context.cookies() if c["name"] == "csrftoken")
+    headers = {"X-CSRFToken": csrf, "Content-Type": "application/json"}
+    key = page.request.post(
+        "/api/provider-keys/",
+        headers=headers,
+        data=json.dumps(
+            {
+                "provider": "openai_compatible",
+                "label": "Fake",
+                "api_key": "sk-fake-e2e-0000",
+                "base_url": f"{upstream.url}/ollama/v1",
+            }
+        ),
+    )
+    assert key.status == 201, key.text()
+    model = page.request.post(
+        "/api/models/",
+        headers=headers,
+        data=json.dumps(
+            {
+                "provider_key": key.json()["id"],
+                "name": MODEL,
+                "input_usd_per_mtok": "0.5",
+                "output_usd_per_mtok": "1.5",
+            }
+        ),
+    )
+    assert model.status == 201, model.text()
+
+
+def send(page: Page, text: str) -> None:
+    box = page.get_by_role("textbox", name="Message")
+    box.fill(text)
+    box.press("Enter")
+
+
+def test_it_streams_stops_regenerates_edits_and_keeps_the_tree(
+    page: Page, app: LiveApp, upstream: FakeUpstream, org: dict[str, str]
+) -> None:
+    log_in(page)
+    enable_model(page, upstream)
+    page.reload()
+    expect(page.get_by_text("Live")).to_be_visible()
+    picker = page.get_by_role("combobox", name="Model")
+    picker.select_option(MODEL)
+    expect(picker).to_contain_text("$0.50 / 1M")
+    expect(picker).to_contain_text("$1.50 / 1M")
+
+    # 1. An answer streams in: part of it shows while the Stop button is up.
+    upstream.script(text="one two three four five six seven eight", deltas=8, delay=0.3)
+    send(page, "First question")
+    log = page.get_by_role("log")
+    expect(page.get_by_role("button", name="Stop")).to_be_visible()
+    expect(log).to_contain_text("one two")
+    expect(log).not_to_contain_text("eight")
+    expect(log).to_contain_text("one two three four five six seven eight")
+    expect(page.get_by_role("button", name="Send")).to_be_visible()
+    expect(log).to_contain_text(f"{MODEL} · 12 in · 8 out tokens · cost $0.000018")
+    expect(page).to_have_url(re.compile(r"/chat/\d+$"))
+
+    # 2. A slow answer is stopped mid-stream and keeps what had arrived.
+    upstream.script(deltas=60, delay=0.2)
+    send(page, "Second question")
+    expect(log).to_contain_text("w2")
+    page.get_by_role("button", name="Stop").click()
+    expect(log).to_contain_text("stopped")
+    expect(page.get_by_role("button", name="Send")).to_be_visible()
+    expect(log).not_to_contain_text("w59")
+
+    # 3. Regenerate makes a second answer to the same question: 2/2.
+    upstream.script(text="A regenerated answer", deltas=3)
+    page.get_by_role("button", name="Regenerate").last.click()
+    expect(log).to_contain_text("A regenerated answer")
+    expect(log.get_by_text("2/2")).to_be_visible()
+
+    # 4. Edit the second question and resend: a sibling branch of the question.
+    upstream.script(text="About the edited question", deltas=3)
+    page.get_by_role("button", name="Edit").last.click()
+    page.get_by_role("textbox", name="Edit message").fill("Second question, edited")
+    page.get_by_role("button", name="Save and send").click()
+    expect(log).to_contain_text("About the edited question")
+    expect(log).not_to_contain_text("A regenerated answer")
+    expect(log.get_by_text("2/2")).to_be_visible()
+
+    # Switch back to the first version of the question (1/2), then forward again (2/2).
+    page.get_by_role("button", name="Previous version").first.click()
+    expect(log.get_by_text("1/2")).to_be_visible()
+    expect(log).to_contain_text("A regenerated answer")
+    expect(log).not_to_contain_text("About the edited question")
+    page.get_by_role("button", name="Next version").first.click()
+    expect(log).to_contain_text("About the edited question")
+
+    # 5. Reload: the same tree comes back from the server, the newest branch showing.
+    page.reload()
+    log = page.get_by_role("log")
+    expect(log).to_contain_text("Second question, edited")
+    expect(log).to_contain_text("About the edited question")
+    expect(log.get_by_text("2/2")).to_be_visible()
+    page.get_by_role("button", name="Previous version").first.click()
+    expect(log).to_contain_text("A regenerated answer")
+    expect(log.get_by_text("2/2")).to_be_visible()  # the regenerated answer is 2/2 of its own
+    page.get_by_role("button", name="Previous version").last.click()
+    expect(log).to_contain_text("stopped")
+
+    # 6. Spanish.
+    page.get_by_label("Language").select_option("es")
+    expect(page.get_by_role("textbox", name="Mensaje")).to_be_visible()
+    expect(page.get_by_role("button", name="Enviar")).to_be_visible()
+    expect(page.get_by_role("button", name="Regenerar").first).to_be_visible()
+    expect(page.get_by_role("button", name="Versión anterior").first).to_be_visible()
+    expect(page.get_by_role("combobox", name="Modelo")).to_be_visible()
+    page.get_by_label("Idioma").select_option("en")
+
+
+def test_it_fits_a_phone_with_the_conversations_in_a_drawer(
+    browser: Browser, app: LiveApp, upstream: FakeUpstream, org: dict[str, str]
+) -> None:
+    context = browser.new_context(
+        base_url=app.url, locale="en-US", viewport={"width": 390, "height": 844}
+    )
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    log_in(page)
+    new_chat = page.get_by_role("button", name="New chat")
+    expect(new_chat).not_to_be_in_viewport()
+    page.get_by_role("button", name="Show conversations").click()
+    expect(new_chat).to_be_in_viewport()
+    page.get_by_role("button", name="Hide conversations").click()
+    expect(new_chat).not_to_be_in_viewport()
+    # Nothing overflows sideways at phone width.
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390
+    context.close()
