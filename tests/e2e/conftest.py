@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
-from tests.e2e.live import ROOT, LiveApp, live_app
+from tests.e2e.live import ROOT, LiveApp, fake_upstream_process, live_app
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -38,6 +38,12 @@ def browser() -> Iterator[Browser]:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield browser
         browser.close()
+
+
+@pytest.fixture(scope="session")
+def fake_upstream_url() -> Iterator[str]:
+    with fake_upstream_process() as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

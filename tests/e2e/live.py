@@ -51,6 +51,33 @@ class LiveApp:
         return result.stdout
 
 
+@contextmanager
+def fake_upstream_process() -> Iterator[str]:
+    """Run the fake provider upstream in its own process, as a real provider is; yield its URL."""
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tests.fake_upstream", "--port", str(port)],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/_fake/health", timeout=1):  # noqa: S310
+                    break
+            except OSError:
+                if time.monotonic() > deadline or proc.poll() is not None:
+                    raise RuntimeError("the fake upstream did not start") from None
+                time.sleep(0.1)
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
 def _postgres_database(base_url: str) -> tuple[str, str]:
     """Create a fresh database beside the one DATABASE_URL names; return (url, name)."""
     import psycopg
