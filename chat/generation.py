@@ -93,6 +93,10 @@ class GenerationRequest:
     admit: Callable[[GenerationRequest], tuple[Admission, ProviderConfig]] | None = field(
         default=None, compare=False, repr=False
     )
+    # Admission and settlement in the loop's thread pool instead of the one shared ORM thread:
+    # they are independent short transactions, so a high-concurrency caller (the /v1 gateway on
+    # Postgres) need not queue behind every other request's database work.
+    parallel_orm: bool = False
 
 
 @dataclass(frozen=True)
@@ -133,6 +137,12 @@ class GenerationSink:
     async def on_text(self, text: str) -> None:
         return None
 
+    async def on_upstream_done(
+        self, *, status: Status, text: str, usage: UsageReport | None, finish_reason: str | None
+    ) -> None:
+        """Called once the provider call ended, before settlement: a transport that can answer
+        from the provider's own usage report may do so now (settlement still follows)."""
+
     async def on_finished(self, result: GenerationResult) -> None:
         """Called exactly once, after settlement, shielded from cancellation."""
 
@@ -154,6 +164,12 @@ async def _shielded(aw: Awaitable[T]) -> T:
             if future.done():
                 return future.result()  # raises the future's own error, if any
             # Our task was cancelled; the work goes on, and we wait for it again.
+
+
+def _orm(request: GenerationRequest, fn: Callable[..., T]) -> Callable[..., Awaitable[T]]:
+    if request.parallel_orm:
+        return database_sync_to_async(fn, thread_sensitive=False)
+    return database_sync_to_async(fn)
 
 
 def _cancel_requested() -> bool:
@@ -280,7 +296,7 @@ async def run_generation(
     _install_shutdown_hook()
     try:
         admit = request.admit or _admit
-        admission, config = await _shielded(database_sync_to_async(admit)(request))
+        admission, config = await _shielded(_orm(request, admit)(request))
     except ApplicationError as exc:
         result = GenerationResult("failed", "", error_code=exc.code, error_message=exc.message)
         await _finish(sink, result)
@@ -298,13 +314,19 @@ async def run_generation(
     text = "".join(progress.parts)
     usage = progress.usage
     status = progress.status
+    try:
+        await sink.on_upstream_done(
+            status=status, text=text, usage=usage, finish_reason=progress.finish
+        )
+    except Exception:
+        logger.exception("on_upstream_done of %s failed", admission.call_id)
     # A call that ended (failed or stopped) before any output is not charged; every other ending
     # writes exactly one row, estimated when the provider reported no usage.
     failed_before_output = status != "complete" and not text and usage is None
     record: UsageRecord | None = None
     try:
         record = await _shielded(
-            database_sync_to_async(admission_settle)(
+            _orm(request, admission_settle)(
                 admission=admission,
                 usage=_token_usage(usage),
                 output_text=text,
