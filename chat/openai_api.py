@@ -38,6 +38,7 @@ import logging
 import time
 import uuid
 from collections.abc import Awaitable, Callable, MutableMapping
+from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
@@ -49,6 +50,7 @@ from accounts.token_services import (
     token_authenticate,
 )
 from billing.gate import Admission
+from billing.pricing import TokenUsage
 from chat.generation import GenerationRequest, GenerationResult, GenerationSink, start_generation
 from chat.openai_services import (
     ResolvedModel,
@@ -57,6 +59,7 @@ from chat.openai_services import (
     org_models_cached,
     org_models_load_cached,
 )
+from chat.providers import UsageReport
 from chat.services import PromptTurn
 from core.exceptions import ApplicationError
 
@@ -409,14 +412,24 @@ def _parse_stop(value: Any) -> tuple[str, ...] | None:
     )
 
 
+@dataclass(frozen=True)
+class _Early:
+    """A complete answer with the provider's usage report, before settlement."""
+
+    text: str
+    usage: UsageReport
+    finish_reason: str | None
+
+
 class _ApiSink(GenerationSink):
     """Hands text to the HTTP side through a queue and keeps the upstream clock."""
 
     def __init__(self) -> None:
-        self.queue: asyncio.Queue[str | GenerationResult] = asyncio.Queue()
+        self.queue: asyncio.Queue[str | _Early | GenerationResult] = asyncio.Queue()
         self.admitted_at: float | None = None
         self.first_text_at: float | None = None
         self.last_text_at: float | None = None
+        self.upstream_done_at: float | None = None
 
     async def on_admitted(self, admission: Admission) -> None:
         self.admitted_at = time.perf_counter()
@@ -428,6 +441,14 @@ class _ApiSink(GenerationSink):
         self.last_text_at = now
         self.queue.put_nowait(text)
 
+    async def on_upstream_done(
+        self, *, status: str, text: str, usage: UsageReport | None, finish_reason: str | None
+    ) -> None:
+        self.upstream_done_at = time.perf_counter()
+        if status == "complete" and usage is not None:
+            # The answer is known; settlement (the ledger row) follows without the client.
+            self.queue.put_nowait(_Early(text=text, usage=usage, finish_reason=finish_reason))
+
     async def on_finished(self, result: GenerationResult) -> None:
         self.queue.put_nowait(result)
 
@@ -437,25 +458,39 @@ class _ApiSink(GenerationSink):
         return max(moment - self.admitted_at, 0.0)
 
 
-def _finish_reason(result: GenerationResult) -> str:
+def _finish_reason(result: GenerationResult | _Early) -> str:
     reason = result.finish_reason or "stop"
     return reason if reason in ("stop", "length", "content_filter") else "stop"
 
 
-def _usage(result: GenerationResult) -> dict[str, Any]:
-    record = result.record
-    prompt = record.input_tokens if record else 0
-    completion = record.output_tokens if record else 0
+def _usage(result: GenerationResult | _Early) -> dict[str, Any]:
+    if isinstance(result, _Early):
+        # The same normalisation the gate bills with, so the answer and the ledger agree.
+        billed = TokenUsage(
+            input_tokens=result.usage.input_tokens,
+            cached_input_tokens=result.usage.cached_input_tokens,
+            cache_write_tokens=result.usage.cache_write_tokens,
+            output_tokens=result.usage.output_tokens,
+            reasoning_tokens=result.usage.reasoning_tokens,
+        ).normalized()
+        prompt, completion = billed.input_tokens, billed.output_tokens
+        cached, reasoning = billed.cached_input_tokens, billed.reasoning_tokens
+    else:
+        record = result.record
+        prompt = record.input_tokens if record else 0
+        completion = record.output_tokens if record else 0
+        cached = record.cached_input_tokens if record else 0
+        reasoning = record.reasoning_tokens if record else 0
     return {
         "prompt_tokens": prompt,
         "completion_tokens": completion,
         "total_tokens": prompt + completion,
         "prompt_tokens_details": {
-            "cached_tokens": record.cached_input_tokens if record else 0,
+            "cached_tokens": cached,
             "audio_tokens": 0,
         },
         "completion_tokens_details": {
-            "reasoning_tokens": record.reasoning_tokens if record else 0,
+            "reasoning_tokens": reasoning,
             "audio_tokens": 0,
             "accepted_prediction_tokens": 0,
             "rejected_prediction_tokens": 0,
@@ -500,6 +535,7 @@ async def _chat_completions(exchange: _Exchange) -> None:
         api_token_id=principal.token_id,
         stop=parsed.stop,
         admit=partial(api_admit, principal=principal, resolved=resolved),
+        parallel_orm=not connection_is_sqlite(),
     )
     sink = _ApiSink()
     task = start_generation(request, sink, kind="api")
@@ -511,10 +547,18 @@ async def _chat_completions(exchange: _Exchange) -> None:
             await _whole_answer(exchange, parsed, sink, task)
     finally:
         watcher.cancel()
-        if not task.done():
+        # Once the provider call ended, settlement goes on without us (the task is registered and
+        # shielded); before that, leaving means nobody wants the answer: stop it.
+        if not task.done() and sink.upstream_done_at is None:
             task.cancel()
             with contextlib.suppress(BaseException):
                 await asyncio.wait({task})
+
+
+def connection_is_sqlite() -> bool:
+    from django.db import connection
+
+    return connection.vendor == "sqlite"
 
 
 def _completion_id() -> str:
@@ -527,11 +571,15 @@ async def _whole_answer(
     sink: _ApiSink,
     task: asyncio.Task[GenerationResult],
 ) -> None:
-    result = await asyncio.shield(task)
+    while True:
+        item = await sink.queue.get()
+        if isinstance(item, _Early | GenerationResult):
+            break
     if exchange.disconnected:
         return  # nobody to answer; the call was stopped and settled
-    exchange.upstream_s = sink.upstream_until(sink.last_text_at)
-    if result.status != "complete":
+    exchange.upstream_s = sink.upstream_until(sink.upstream_done_at or sink.last_text_at)
+    result = item
+    if isinstance(result, GenerationResult) and result.status != "complete":
         raise _result_error(result)
     await exchange.json(
         200,
@@ -569,6 +617,8 @@ async def _stream_answer(
     first = await sink.queue.get()
     if isinstance(first, GenerationResult) and first.status != "complete" and not first.text:
         raise _result_error(first)
+    if isinstance(first, _Early) and not first.text:
+        first = await sink.queue.get()  # no text at all: the settled result follows
     completion_id = _completion_id()
     created = int(time.time())
     include_usage = parsed.include_usage
@@ -593,29 +643,24 @@ async def _stream_answer(
         [(b"cache-control", b"no-cache"), (b"x-accel-buffering", b"no")],
     )
     out = [chunk({"role": "assistant", "content": "", "refusal": None}, None)]
-    item: str | GenerationResult = first
-    while True:
-        if isinstance(item, GenerationResult):
-            break
+    item: str | _Early | GenerationResult = first
+    while isinstance(item, str):
         texts = [item]
         # Coalesce what is already queued: one write for a burst of small deltas.
         while not sink.queue.empty():
-            queued = sink.queue.get_nowait()
-            if isinstance(queued, GenerationResult):
-                item = queued
+            item = sink.queue.get_nowait()
+            if not isinstance(item, str):
                 break
-            texts.append(queued)
-        else:
-            item = ""
+            texts.append(item)
         out.append(chunk({"content": "".join(texts)}, None))
         await exchange.send(
             {"type": "http.response.body", "body": b"".join(out), "more_body": True}
         )
         out = []
-        if item == "":
+        if isinstance(item, str):
             item = await sink.queue.get()
     result = item
-    if result.status == "complete":
+    if isinstance(result, _Early) or result.status == "complete":
         out.append(chunk({}, _finish_reason(result)))
         if include_usage:
             usage = {
