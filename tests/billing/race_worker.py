@@ -161,7 +161,7 @@ def main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     _setup()
     handler = {"admit": _admit, "warn": _warn, "down": _down}[args.mode]
-    print(json.dumps(handler(args)))  # noqa: T201  # the parent process reads this line
+    print(json.dumps(handler(args)))  # the parent process reads this line
     return 0
 
 

@@ -55,7 +55,9 @@ def database_url() -> str:
     )
 
 
-def run_workers(mode: str, arg_sets: list[list[str]], url: str | None = None) -> list[dict[str, Any]]:
+def run_workers(
+    mode: str, arg_sets: list[list[str]], url: str | None = None
+) -> list[dict[str, Any]]:
     """Start one worker process per argument list at the same moment; their JSON results."""
     env = {
         **os.environ,
@@ -64,7 +66,7 @@ def run_workers(mode: str, arg_sets: list[list[str]], url: str | None = None) ->
     }
     start_at = time.time() + 3.0  # every process is set up before the starting gun
     procs = [
-        subprocess.Popen(  # noqa: S603  # our own module, fixed arguments
+        subprocess.Popen(  # our own module, fixed arguments
             [sys.executable, "-m", "tests.billing.race_worker", mode, *args]
             + ([] if mode == "down" else ["--start-at", str(start_at)]),
             cwd=ROOT,
@@ -89,10 +91,10 @@ def race(*, model_pk: int, users: list[User]) -> dict[str, Any]:
         "admit",
         [
             [
-                "--model-pk", str(model_pk), "--users", ids, "--requests", str(PER_PROCESS),
-                "--offset", str(n * PER_PROCESS), "--threads", "5",
-                "--prompt", "1000", "--max-tokens", "500",
-            ]  # fmt: skip
+                *("--model-pk", str(model_pk), "--users", ids),
+                *("--requests", str(PER_PROCESS), "--offset", str(n * PER_PROCESS)),
+                *("--threads", "5", "--prompt", "1000", "--max-tokens", "500"),
+            ]
             for n in range(PROCESSES)
         ],
     )
@@ -156,10 +158,9 @@ def test_it_keeps_the_org_cap_across_many_users_and_processes(alice, acme) -> No
 
 def test_it_sends_each_warning_once_when_two_workers_check_at_once(alice, bob, acme) -> None:
     model = make_model(org=acme)
-    unlimited = {"period": "weekly", "enforcement": "hard", "warn_at_percent": []}
     budget_set(
         organization=acme, actor=alice, scope=BudgetScope.USER, user_id=bob.pk,
-        limit_usd=None, **unlimited,
+        limit_usd=None, period="weekly", enforcement="hard", warn_at_percent=[],
     )  # fmt: skip
     assert race(model_pk=model.pk, users=[bob])["refused"] == 0
     # Now a soft budget far below what was spent: three thresholds are due at once.
@@ -182,4 +183,3 @@ def test_it_refuses_when_the_database_is_down() -> None:
     (result,) = run_workers("down", [[]], url="postgres://postgres@127.0.0.1:1/potluck_down")
 
     assert result == {"code": "ledger_unavailable", "status": 503}
-
