@@ -185,6 +185,17 @@ CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     # Settles reservations whose process died mid-call (at the reserved amount, marked estimated).
     "billing-reservation-reap": {"task": "billing.tasks.reservation_reap", "schedule": 60.0},
+    # Catches budget warnings whose on-commit task was never queued (broker down at settlement).
+    "billing-budget-warnings-scan": {
+        "task": "billing.tasks.budget_warnings_scan",
+        "schedule": 60.0,
+    },
+    # Daily usage rollups (today and yesterday, per org time zone) that the dashboards read.
+    # The interval is configurable so tests can watch beat run it.
+    "billing-usage-rollup": {
+        "task": "billing.tasks.usage_rollup",
+        "schedule": env.float("USAGE_ROLLUP_EVERY_SECONDS", default=600.0),
+    },
 }
 
 # --- Internationalisation -----------------------------------------------------------------------
