@@ -282,8 +282,9 @@ def test_it_reads_my_usage_in_constant_queries(
     client = login(api_client, bob)
     for n in range(6):
         make_record(user=bob, created_at=datetime(2025, 3, 2, tzinfo=UTC), model=f"m{n % 3}")
-    # session, user, membership, organisation, by-model totals, open reservations
-    with django_assert_num_queries(6):
+    # session, user, membership, organisation, the applying budget, by-model totals, open
+    # reservations
+    with django_assert_num_queries(7):
         assert len(client.get("/api/usage/me/").json()["by_model"]) == 3
 
 
