@@ -226,3 +226,52 @@ def test_it_fits_a_phone_with_the_conversations_in_a_drawer(
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= 390
     context.close()
+
+
+LONG_CONVERSATION = """
+from datetime import timedelta
+from django.utils import timezone
+from accounts.models import User
+from chat.models import Conversation, Message
+user = User.objects.get(email={email!r})
+conversation = Conversation.objects.create(
+    organization=user.membership.organization, user=user, title="A very long chat"
+)
+start = timezone.now() - timedelta(hours=1)
+TABLE = "\\n\\n| a | b |\\n|---|---|\\n| 1 | 2 |"
+parent = None
+for i in range(1000):
+    assistant = i % 2 == 1
+    parent = Message.objects.create(
+        conversation=conversation,
+        parent=parent,
+        role="assistant" if assistant else "user",
+        model={model!r} if assistant else "",
+        content=f"Message number {{i}}" + (TABLE if assistant else ""),
+        created_at=start + timedelta(seconds=i),
+    )
+print(conversation.pk)
+"""
+
+
+def test_it_keeps_a_thousand_message_conversation_smooth(
+    page: Page, app: LiveApp, upstream: FakeUpstream, org: dict[str, str]
+) -> None:
+    conversation_id = app.manage(
+        "shell", "-c", LONG_CONVERSATION.format(email=OWNER["email"], model=MODEL)
+    ).splitlines()[-1]  # Django's shell may print its auto-imports first
+    log_in(page)
+    page.goto(f"/chat/{conversation_id}")
+    log = page.get_by_role("log")
+    expect(log.get_by_text("Message number 999")).to_be_visible()
+    # Only a window of the messages is in the DOM.
+    assert page.locator("article.message").count() < 80
+    # Scrolled up: following stops and "Jump to latest" comes back down.
+    log.evaluate("el => { el.scrollTop = 0; el.dispatchEvent(new Event('scroll')); }")
+    jump = page.get_by_role("button", name="Jump to latest")
+    expect(jump).to_be_visible()
+    expect(log.get_by_text("Message number 999")).not_to_be_visible()
+    jump.click()
+    expect(log.get_by_text("Message number 999")).to_be_visible()
+    expect(jump).not_to_be_visible()
+    assert page.locator("article.message").count() < 80

@@ -305,4 +305,101 @@ describe('chat route', () => {
     expect(await screen.findByText('Hello')).toBeInTheDocument();
     expect(screen.queryByText('Sending…')).not.toBeInTheDocument();
   });
+
+  it('mounts only a window of a 1,000-message conversation', async () => {
+    const long: Message[] = [];
+    for (let id = 1; id <= 1000; id += 1) {
+      long.push(
+        message({ id, parent_id: id === 1 ? null : id - 1, role: id % 2 ? 'user' : 'assistant' }),
+      );
+    }
+    serveConversation(long);
+    // jsdom does no layout; give every element a phone-screen-sized box.
+    vi.spyOn(HTMLElement.prototype, 'clientHeight', 'get').mockReturnValue(700);
+    vi.spyOn(HTMLElement.prototype, 'clientWidth', 'get').mockReturnValue(390);
+    vi.spyOn(HTMLElement.prototype, 'offsetHeight', 'get').mockReturnValue(100);
+    renderRoute('/chat/1', { as: setup() });
+    const log = await screen.findByRole('log', { name: 'Messages' });
+    await waitFor(() => expect(within(log).queryAllByRole('article').length).toBeGreaterThan(0));
+    expect(within(log).getAllByRole('article').length).toBeLessThan(60);
+  });
+});
+
+describe('conversation sidebar', () => {
+  const older = {
+    ...conversation,
+    id: 2,
+    title: 'Old plans',
+    updated_at: '2024-01-01T10:00:00Z',
+    created_at: '2024-01-01T10:00:00Z',
+  };
+
+  function serveList(): { queries: string[]; patches: unknown[]; deletes: number[] } {
+    const calls = { queries: [] as string[], patches: [] as unknown[], deletes: [] as number[] };
+    let list = [conversation, older];
+    server.use(
+      http.get('*/api/conversations/', ({ request }) => {
+        const q = new URL(request.url).searchParams.get('q') ?? '';
+        calls.queries.push(q);
+        return HttpResponse.json(list.filter((c) => c.title.toLowerCase().includes(q.toLowerCase())));
+      }),
+      http.get('*/api/conversations/:id/messages/', () => HttpResponse.json([])),
+      http.patch('*/api/conversations/:id/', async ({ request, params }) => {
+        const body = (await request.json()) as Record<string, unknown>;
+        calls.patches.push(body);
+        list = list.map((c) => (c.id === Number(params.id) ? { ...c, ...body } : c));
+        return HttpResponse.json(list.find((c) => c.id === Number(params.id)));
+      }),
+      http.delete('*/api/conversations/:id/', ({ params }) => {
+        calls.deletes.push(Number(params.id));
+        list = list.filter((c) => c.id !== Number(params.id));
+        return new HttpResponse(null, { status: 204 });
+      }),
+    );
+    return calls;
+  }
+
+  it('groups by date, searches, renames, archives and deletes after confirming', async () => {
+    const calls = serveList();
+    const { user } = renderRoute('/chat', { as: setup() });
+    const sidebar = await screen.findByRole('complementary', { name: 'Conversations' });
+    expect(await within(sidebar).findByRole('link', { name: 'Soup recipes' })).toBeInTheDocument();
+    expect(within(sidebar).getByRole('heading', { name: 'Today' })).toBeInTheDocument();
+    expect(within(sidebar).getByRole('heading', { name: 'Older' })).toBeInTheDocument();
+
+    await user.type(within(sidebar).getByRole('searchbox', { name: 'Search conversations' }), 'old');
+    await waitFor(() => expect(calls.queries).toContain('old'));
+    await waitFor(() =>
+      expect(within(sidebar).queryByRole('link', { name: 'Soup recipes' })).not.toBeInTheDocument(),
+    );
+    await user.clear(within(sidebar).getByRole('searchbox', { name: 'Search conversations' }));
+    await within(sidebar).findByRole('link', { name: 'Soup recipes' });
+
+    await user.click(within(sidebar).getByRole('button', { name: 'Actions for Soup recipes' }));
+    await user.click(within(sidebar).getByRole('button', { name: 'Rename' }));
+    const title = within(sidebar).getByRole('textbox', { name: 'New title' });
+    await user.clear(title);
+    await user.type(title, 'Stews{Enter}');
+    expect(await within(sidebar).findByRole('link', { name: 'Stews' })).toBeInTheDocument();
+    expect(calls.patches).toContainEqual({ title: 'Stews' });
+
+    await user.click(within(sidebar).getByRole('button', { name: 'Actions for Stews' }));
+    await user.click(within(sidebar).getByRole('button', { name: 'Archive' }));
+    await waitFor(() =>
+      expect(within(sidebar).queryByRole('link', { name: 'Stews' })).not.toBeInTheDocument(),
+    );
+    expect(calls.patches).toContainEqual({ archived: true });
+    await user.click(within(sidebar).getByRole('checkbox', { name: 'Show archived' }));
+    expect(await within(sidebar).findByRole('link', { name: 'Stews' })).toBeInTheDocument();
+    await user.click(within(sidebar).getByRole('checkbox', { name: 'Show archived' }));
+
+    await user.click(within(sidebar).getByRole('button', { name: 'Actions for Old plans' }));
+    await user.click(within(sidebar).getByRole('button', { name: 'Delete' }));
+    expect(calls.deletes).toEqual([]);
+    await user.click(within(sidebar).getByRole('button', { name: 'Yes, delete' }));
+    await waitFor(() => expect(calls.deletes).toEqual([2]));
+    await waitFor(() =>
+      expect(within(sidebar).queryByRole('link', { name: 'Old plans' })).not.toBeInTheDocument(),
+    );
+  });
 });

@@ -56,17 +56,17 @@ function PlainRows({ path, render }: { path: PathStep[]; render: (step: PathStep
 function VirtualRows({
   path,
   render,
-  scrollRef,
+  scrollElement,
 }: {
   path: PathStep[];
   render: (step: PathStep) => ReactNode;
-  scrollRef: RefObject<HTMLDivElement | null>;
+  scrollElement: HTMLDivElement;
 }) {
   // The virtualizer is mutable by design; this component re-renders with it on every scroll.
   // eslint-disable-next-line react-hooks/incompatible-library
   const virtualizer = useVirtualizer({
     count: path.length,
-    getScrollElement: () => scrollRef.current,
+    getScrollElement: () => scrollElement,
     estimateSize: () => 160,
     overscan: 6,
     getItemKey: (index) => path[index]?.message.id ?? index,
@@ -118,6 +118,12 @@ export function MessageList({
 }) {
   const { t } = useTranslation();
   const scrollRef = useRef<HTMLDivElement>(null);
+  // Also kept in state: the virtualizer needs the element on a render after it is attached.
+  const [scrollElement, setScrollElement] = useState<HTMLDivElement | null>(null);
+  const attachScroll = useCallback((el: HTMLDivElement | null) => {
+    scrollRef.current = el;
+    setScrollElement(el);
+  }, []);
   const contentRef = useRef<HTMLDivElement>(null);
   const { atBottom, onScroll, scrollToBottom } = useStickToBottom(scrollRef, contentRef);
 
@@ -142,7 +148,7 @@ export function MessageList({
     <div className="message-scroll-wrap">
       <div
         className="message-scroll"
-        ref={scrollRef}
+        ref={attachScroll}
         onScroll={onScroll}
         role="log"
         aria-label={t('chat.messages')}
@@ -150,8 +156,13 @@ export function MessageList({
       >
         <div className="message-column" ref={contentRef}>
           {path.length === 0 && !footer ? empty : null}
-          {path.length > VIRTUALIZE_AFTER ? (
-            <VirtualRows key={conversationKey} path={path} render={render} scrollRef={scrollRef} />
+          {path.length > VIRTUALIZE_AFTER && scrollElement ? (
+            <VirtualRows
+              key={conversationKey}
+              path={path}
+              render={render}
+              scrollElement={scrollElement}
+            />
           ) : (
             <PlainRows path={path} render={render} />
           )}
