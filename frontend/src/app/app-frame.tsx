@@ -12,6 +12,7 @@ type NavItem = { to: string; labelKey: string };
 const MAIN_NAV: NavItem[] = [
   { to: '/chat', labelKey: 'nav.chat' },
   { to: '/my-usage', labelKey: 'nav.myUsage' },
+  { to: '/tokens', labelKey: 'nav.apiTokens' },
 ];
 
 // These paths avoid /admin, which belongs to the Django admin on the same origin.

@@ -12,6 +12,7 @@ import { AuditLogPage } from '@/features/accounts/components/audit-log-page';
 import { MembersPage } from '@/features/accounts/components/members-page';
 import { ModelsPage } from '@/features/providers/components/models-page';
 import { ProviderKeysPage } from '@/features/providers/components/provider-keys-page';
+import { ApiTokensPage } from '@/features/tokens/components/api-tokens-page';
 
 /**
  * Every client-side route. Django answers index.html for all of them; none lives under /admin,
@@ -30,6 +31,7 @@ export const routes: RouteObject[] = [
     children: [
       { path: '/chat/*', element: <ChatRoute /> },
       { path: '/my-usage', element: <PlaceholderRoute titleKey="nav.myUsage" /> },
+      { path: '/tokens', element: <ApiTokensPage /> },
       {
         element: <RequireAdmin />,
         children: [
