@@ -6,10 +6,12 @@ import { ChatRoute } from '@/app/routes/chat';
 import { InviteRoute } from '@/app/routes/invite';
 import { LoginRoute } from '@/app/routes/login';
 import { NotFoundRoute } from '@/app/routes/not-found';
-import { PlaceholderRoute } from '@/app/routes/placeholder';
 import { RootRoute } from '@/app/routes/root';
 import { AuditLogPage } from '@/features/accounts/components/audit-log-page';
 import { MembersPage } from '@/features/accounts/components/members-page';
+import { BudgetsPage } from '@/features/billing/components/budgets-page';
+import { MyUsagePage } from '@/features/billing/components/my-usage-page';
+import { UsageDashboardPage } from '@/features/billing/components/usage-dashboard-page';
 import { ModelsPage } from '@/features/providers/components/models-page';
 import { ProviderKeysPage } from '@/features/providers/components/provider-keys-page';
 import { ApiTokensPage } from '@/features/tokens/components/api-tokens-page';
@@ -30,7 +32,7 @@ export const routes: RouteObject[] = [
     ),
     children: [
       { path: '/chat/*', element: <ChatRoute /> },
-      { path: '/my-usage', element: <PlaceholderRoute titleKey="nav.myUsage" /> },
+      { path: '/my-usage', element: <MyUsagePage /> },
       { path: '/tokens', element: <ApiTokensPage /> },
       {
         element: <RequireAdmin />,
@@ -38,8 +40,8 @@ export const routes: RouteObject[] = [
           { path: '/members', element: <MembersPage /> },
           { path: '/provider-keys', element: <ProviderKeysPage /> },
           { path: '/models', element: <ModelsPage /> },
-          { path: '/budgets', element: <PlaceholderRoute titleKey="nav.budgets" /> },
-          { path: '/usage', element: <PlaceholderRoute titleKey="nav.usage" /> },
+          { path: '/budgets', element: <BudgetsPage /> },
+          { path: '/usage', element: <UsageDashboardPage /> },
           { path: '/audit', element: <AuditLogPage /> },
         ],
       },
