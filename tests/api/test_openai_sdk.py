@@ -128,6 +128,8 @@ def test_it_refuses_with_402_when_the_token_cap_is_spent(live: Live) -> None:
     client.chat.completions.create(
         model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}], max_tokens=64
     )  # costs $0.001016: over the cap, charged anyway (overshoot is recorded, never written off)
+    # The answer goes out before settlement; once the ledger has the row, the cap is spent.
+    assert len(ledger_row(live, token_id=token["id"])) == 1
     with pytest.raises(openai.APIStatusError) as caught:
         client.chat.completions.create(
             model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}], max_tokens=64
