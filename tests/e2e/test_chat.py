@@ -142,7 +142,7 @@ def test_it_streams_stops_regenerates_edits_and_keeps_the_tree(
     expect(picker).to_contain_text("$1.50 / 1M")
 
     # 1. An answer streams in: part of it shows while the Stop button is up.
-    upstream.script(text="one two three four five six seven eight", deltas=8, delay=0.3)
+    upstream.script(text="one two three four five six seven eight", deltas=8, delay=0.5)
     send(page, "First question")
     log = page.get_by_role("log")
     expect(page.get_by_role("button", name="Stop")).to_be_visible()
