@@ -1,0 +1,1 @@
+"""Benchmarks that run Potluck the way production does (see each module's docstring)."""
