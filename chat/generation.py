@@ -453,14 +453,14 @@ class ChatReplySink(GenerationSink):
         self._admission: Admission | None = None
         self._last_persist = 0.0
         self._last_heartbeat = 0.0
+        self._queued: tuple[str, bool] | None = None  # the next save: (content, heartbeat)
+        self._writer: asyncio.Task[None] | None = None
 
     async def on_admitted(self, admission: Admission) -> None:
         self._admission = admission
         now = time.monotonic()
         self._last_persist = self._last_heartbeat = now
-        await database_sync_to_async(services.message_progress_save)(
-            message_id=self.message_id, content=""
-        )
+        self._persist_later("", heartbeat=False)  # status `streaming`
         self._pump = _DeltaPump(conversation_id=self.conversation_id, message_id=self.message_id)
 
     async def on_text(self, text: str) -> None:
@@ -473,7 +473,27 @@ class ChatReplySink(GenerationSink):
             heartbeat = now - self._last_heartbeat >= HEARTBEAT_INTERVAL
             if heartbeat:
                 self._last_heartbeat = now
-            await database_sync_to_async(self._persist)("".join(self._parts), heartbeat)
+            self._persist_later("".join(self._parts), heartbeat=heartbeat)
+
+    def _persist_later(self, content: str, *, heartbeat: bool) -> None:
+        """Save partial content in the background, so the stream never waits for the database
+        (the ORM thread is shared by the whole process: under load a save can wait seconds).
+        Saves of one message run one at a time, in order; a newer content replaces a queued one.
+        """
+        queued = self._queued
+        self._queued = (content, heartbeat or (queued is not None and queued[1]))
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.get_running_loop().create_task(self._write_queued())
+
+    async def _write_queued(self) -> None:
+        while self._queued is not None:
+            content, heartbeat = self._queued
+            self._queued = None
+            try:
+                await database_sync_to_async(self._persist)(content, heartbeat)
+            except Exception:
+                # The final state is still stored by `message_finish`.
+                logger.exception("saving partial content of message %s failed", self.message_id)
 
     def _persist(self, content: str, heartbeat: bool) -> None:
         services.message_progress_save(message_id=self.message_id, content=content)
@@ -483,6 +503,9 @@ class ChatReplySink(GenerationSink):
     async def on_finished(self, result: GenerationResult) -> None:
         if self._pump is not None:
             await self._pump.close()
+        if self._writer is not None:
+            # A partial save still queued must not land after (and overwrite) the final state.
+            await self._writer
         message = await database_sync_to_async(services.message_finish)(
             message_id=self.message_id, outcome=result.outcome()
         )
