@@ -139,10 +139,13 @@ if REDIS_URL and urlparse(REDIS_URL).scheme not in {"redis", "rediss", "unix"}:
 
 CHANNEL_LAYER_PREFIX = env.str("CHANNEL_LAYER_PREFIX", default="potluck")
 if REDIS_URL:
+    # Pub/sub: one PUBLISH per group send, where the list-based RedisChannelLayer costs about
+    # seven Redis round trips per frame (send and receive); at 200 streams that layer fell
+    # seconds behind (bench/chat_streams.py). Frames are best-effort by contract either way.
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "prefix": CHANNEL_LAYER_PREFIX, "capacity": 1500},
+            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+            "CONFIG": {"hosts": [REDIS_URL], "prefix": CHANNEL_LAYER_PREFIX},
         }
     }
     CACHES = {
