@@ -73,18 +73,21 @@ def _send_until_refused(page: Page, *, rounds: int = 12) -> int:
     """Send questions until the budget refuses one; return how many were answered before."""
     log = page.get_by_role("log")
     box = page.get_by_role("textbox", name="Message")
+    send = page.get_by_role("button", name="Send")
+    # A finished reply's footer names its cost; a reply still streaming has none yet.
+    finished = log.get_by_text(re.compile(r"cost \$0\.008"))
     for number in range(1, rounds + 1):
-        marker = f"question q{number:02d}"
-        box.fill(f"Please answer {marker}")
+        box.fill(f"Please answer question q{number:02d}")
+        expect(send).to_be_enabled()  # the previous reply is over: the composer sends again
         box.press("Enter")
-        deadline = time.monotonic() + 20
+        expect(box).to_have_value("")
+        deadline = time.monotonic() + 30
         while True:
             if log.get_by_text(REFUSED).count() > 0:
                 return number - 1
-            # The fake upstream echoes the question back: "You said: Please answer ...".
-            if log.get_by_text(f"You said: Please answer {marker}").count() > 0:
+            if finished.count() >= number:
                 break
-            assert time.monotonic() < deadline, f"no answer or refusal for {marker}"
+            assert time.monotonic() < deadline, f"no answer or refusal for question {number}"
             page.wait_for_timeout(100)
     raise AssertionError(f"the budget did not refuse within {rounds} requests")
 
