@@ -29,6 +29,9 @@ from core.exceptions import ApplicationError
 
 # Marks "the frame had no parent_id key" (follow the latest message), distinct from None (new root).
 UNSET: Any = object()
+# Foreign keys whose objects the caller holds (so they exist): `full_clean` would otherwise spend
+# one query on each to check it, on the path to a reply's first token.
+_HELD_FOREIGN_KEYS = ["organization", "user", "conversation", "parent"]
 TITLE_MAX_CHARS = 200
 
 
@@ -176,7 +179,7 @@ def message_create_user(
         content=content,
         status=MessageStatus.COMPLETE,
     )
-    message.full_clean()
+    message.full_clean(exclude=_HELD_FOREIGN_KEYS)
     message.save()
     transaction.on_commit(
         partial(
@@ -200,7 +203,7 @@ def message_create_assistant(
         model=model,
         status=MessageStatus.PENDING,
     )
-    message.full_clean()
+    message.full_clean(exclude=_HELD_FOREIGN_KEYS)
     message.save()
     transaction.on_commit(
         partial(
@@ -288,7 +291,7 @@ def message_send(
             conversation = Conversation(
                 organization=org, user=user, model=model_id, updated_at=timezone.now()
             )
-            conversation.full_clean()
+            conversation.full_clean(exclude=_HELD_FOREIGN_KEYS)
             conversation.save()
             payload = conversation_payload(conversation)
             transaction.on_commit(
@@ -319,7 +322,8 @@ def message_send(
         assistant = message_create_assistant(
             conversation=conversation, parent=user_message, model=model_id, client_id=client_id
         )
-        path = branch_path_to_root(message=user_message)
+        # A new first message is the whole branch: no query needed.
+        path = [user_message] if parent is None else branch_path_to_root(message=user_message)
     prepared = _prepared(
         conversation=conversation,
         assistant=assistant,
