@@ -671,7 +671,8 @@ def main(argv: list[str] | None = None) -> int:
 
     tmp = Path(tempfile.mkdtemp(prefix="potluck-bench-"))
     fake_port = _free_port()
-    extra_env = {"DJANGO_SETTINGS_MODULE": "bench.settings", "LOGIN_RATE": "100000/min"}
+    settings_module = os.environ.get("BENCH_DJANGO_SETTINGS", "bench.settings")
+    extra_env = {"DJANGO_SETTINGS_MODULE": settings_module, "LOGIN_RATE": "100000/min"}
     with (
         fake_process(fake_port, tmp / "fake.log") as fake_url,
         live_app(tmp, extra_env=extra_env, with_celery=False) as app,
