@@ -62,3 +62,24 @@ class JsonFormatter(logging.Formatter):
                 continue
             entry[name] = REDACTED if _SECRET_NAME.search(name) else _jsonable(value)
         return json.dumps(entry, ensure_ascii=False, default=str)
+
+
+_SECRET_PATH = re.compile(r"(/invite/)[^/?#\s]+")
+
+
+class RedactSecretPaths(logging.Filter):
+    """Mask secrets that travel in URL paths (invitation tokens) in Django's request logs.
+
+    `django.request` logs the full path of every 4xx/5xx answer ("Not Found: /invite/<token>");
+    an invitation token is a credential until it is used, so it never reaches a log line.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(
+                _SECRET_PATH.sub(r"\1…", arg) if isinstance(arg, str) else arg
+                for arg in record.args
+            )
+        if isinstance(record.msg, str):
+            record.msg = _SECRET_PATH.sub(r"\1…", record.msg)
+        return True

@@ -270,7 +270,9 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    "filters": {"redact_paths": {"()": "core.logging.RedactSecretPaths"}},
     "loggers": {
+        "django.request": {"filters": ["redact_paths"]},
         "daphne": {"level": "WARNING"},
         "django.channels.server": {"level": "WARNING"},
     },

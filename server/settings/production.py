@@ -83,7 +83,9 @@ LOGGING = {
         }
     },
     "root": {"handlers": ["stdout"], "level": LOG_LEVEL},
+    "filters": {"redact_paths": {"()": "core.logging.RedactSecretPaths"}},
     "loggers": {
+        "django.request": {"filters": ["redact_paths"]},
         "daphne": {"level": "WARNING"},
         "django.channels.server": {"level": "WARNING"},
         # SQL with parameters is never logged, whatever LOG_LEVEL says.
