@@ -328,6 +328,29 @@ export const en = {
     empty: 'Pick a model and write a message to start a conversation.',
     dismiss: 'Dismiss',
     budgetWarning: 'You have used {{percent}}% of your budget ({{spent}} of {{limit}}).',
+    budget: {
+      label: 'Budget left',
+      left: {
+        daily: '{{remaining}} of {{limit}} left today',
+        weekly: '{{remaining}} of {{limit}} left this week',
+        monthly: '{{remaining}} of {{limit}} left this month',
+        total: '{{remaining}} of {{limit}} left',
+      },
+      over: '{{over}} over your {{limit}} budget',
+      noLimit: 'No limit',
+      spentTitle: 'Spent this period: {{spent}}',
+    },
+    nextCost: {
+      upTo: 'Up to {{cost}} for this message',
+      explain:
+        'The most this message can cost: every prompt token at the dearest input price plus {{maxTokens}} answer tokens. You pay only what is used.',
+      willShorten:
+        'Only {{remaining}} of your budget is left, less than this message’s worst case ({{worst}}). With a hard budget the server will shorten the answer to at most {{tokens}} tokens.',
+      willRefuse:
+        'Only {{remaining}} of your budget is left, less than this message’s worst case ({{worst}}). With a hard budget the server will refuse this message without calling the model.',
+      overBudget:
+        'You are {{over}} over your budget. This message may cost up to {{worst}}: a soft budget lets it through and records it, a hard budget refuses it.',
+    },
     status: {
       pending: 'Waiting for the model…',
       streaming: 'Writing…',

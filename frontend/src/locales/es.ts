@@ -330,6 +330,29 @@ export const es: Translations = {
     empty: 'Elige un modelo y escribe un mensaje para empezar una conversación.',
     dismiss: 'Cerrar',
     budgetWarning: 'Has usado el {{percent}} % de tu presupuesto ({{spent}} de {{limit}}).',
+    budget: {
+      label: 'Presupuesto restante',
+      left: {
+        daily: 'Quedan {{remaining}} de {{limit}} hoy',
+        weekly: 'Quedan {{remaining}} de {{limit}} esta semana',
+        monthly: 'Quedan {{remaining}} de {{limit}} este mes',
+        total: 'Quedan {{remaining}} de {{limit}}',
+      },
+      over: '{{over}} por encima de tu presupuesto de {{limit}}',
+      noLimit: 'Sin límite',
+      spentTitle: 'Gastado en este periodo: {{spent}}',
+    },
+    nextCost: {
+      upTo: 'Hasta {{cost}} por este mensaje',
+      explain:
+        'Lo máximo que puede costar este mensaje: cada token del prompt al precio de entrada más caro más {{maxTokens}} tokens de respuesta. Solo pagas lo que se usa.',
+      willShorten:
+        'Solo te quedan {{remaining}} de presupuesto, menos que el peor caso de este mensaje ({{worst}}). Con un presupuesto estricto, el servidor acortará la respuesta a {{tokens}} tokens como máximo.',
+      willRefuse:
+        'Solo te quedan {{remaining}} de presupuesto, menos que el peor caso de este mensaje ({{worst}}). Con un presupuesto estricto, el servidor rechazará este mensaje sin llamar al modelo.',
+      overBudget:
+        'Has superado tu presupuesto en {{over}}. Este mensaje puede costar hasta {{worst}}: un presupuesto flexible lo deja pasar y lo registra; uno estricto lo rechaza.',
+    },
     status: {
       pending: 'Esperando al modelo…',
       streaming: 'Escribiendo…',

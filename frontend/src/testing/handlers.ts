@@ -299,6 +299,30 @@ export const handlers = [
     const all = new URL(request.url).searchParams.get('all') === '1';
     return HttpResponse.json(db.models.filter((model) => all || model.enabled));
   }),
+  // The chat's budget meter and cost preview read these; tests needing figures override them.
+  http.get('*/api/org/', ({ request }) => {
+    const gate = requireUser(request);
+    if ('response' in gate) return gate.response;
+    return HttpResponse.json({
+      ...db.org,
+      time_zone: 'UTC',
+      title_model: null,
+      default_max_tokens: 4096,
+      max_message_chars: 100_000,
+    });
+  }),
+  http.get('*/api/usage/me/', ({ request }) => {
+    const gate = requireUser(request);
+    if ('response' in gate) return gate.response;
+    return HttpResponse.json({
+      period: { kind: 'monthly', start: '2025-01-01T00:00:00Z', end: '2025-02-01T00:00:00Z' },
+      spent_usd: '0.000000000',
+      reserved_usd: '0.000000000',
+      limit_usd: null,
+      remaining_usd: null,
+      by_model: [],
+    });
+  }),
   http.post('*/api/models/', async ({ request }) => {
     const gate = requireUser(request, { admin: true });
     if ('response' in gate) return gate.response;

@@ -77,3 +77,38 @@ describe('normalizeFrame', () => {
     expect(normalizeFrame(raw)).toBeUndefined();
   });
 });
+
+describe('normalizeFrame: budget frames (CONTRACT "WebSocket chat")', () => {
+  const update = {
+    type: 'budget.updated',
+    spent_usd: '5.250000000',
+    limit_usd: '5.000000000',
+    remaining_usd: '-0.250000000',
+    period_end: '2025-02-01T00:00:00Z',
+  };
+  const warning = {
+    type: 'budget.warning',
+    percent: 90,
+    spent_usd: '4.500000000',
+    limit_usd: '5.000000000',
+    period_end: '2025-02-01T00:00:00Z',
+  };
+
+  it.each([
+    ['an update past a soft budget (negative remaining)', update],
+    ['an update with a limit and what remains', { ...update, spent_usd: '1', remaining_usd: '4' }],
+    ['a warning', warning],
+  ])('accepts %s', (_name, frame) => {
+    expect(normalizeFrame(frame)).toEqual(frame);
+  });
+
+  it.each([
+    ['an update with money as a number', { ...update, spent_usd: 5.25 }],
+    ['an update without period_end', { ...update, period_end: undefined }],
+    ['an update without remaining_usd', { ...update, remaining_usd: undefined }],
+    ['a warning without a limit', { ...warning, limit_usd: null }],
+    ['a warning with a string percent', { ...warning, percent: '90' }],
+  ])('ignores %s', (_name, frame) => {
+    expect(normalizeFrame(frame)).toBeUndefined();
+  });
+});

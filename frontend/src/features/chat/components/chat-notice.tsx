@@ -30,27 +30,41 @@ export function ErrorText({ code, message }: { code: string; message: string }) 
   );
 }
 
+/** The banner of a `budget.warning` frame: shown once per threshold and period, dismissible. */
+export function BudgetWarningBanner() {
+  const { t } = useTranslation();
+  const warning = useChatStore((state) => state.budgetWarning);
+  const dismiss = useChatStore((state) => state.dismissBudgetWarning);
+  if (!warning) return null;
+  return (
+    <div className="chat-notice chat-notice-info">
+      <p role="status">
+        {t('chat.budgetWarning', {
+          percent: String(warning.percent),
+          spent: formatUsd(warning.spent_usd),
+          limit: formatUsd(warning.limit_usd),
+        })}
+      </p>
+      <button
+        type="button"
+        className="icon-button icon-button-sm"
+        aria-label={t('chat.dismiss')}
+        onClick={dismiss}
+      >
+        <span aria-hidden="true">×</span>
+      </button>
+    </div>
+  );
+}
+
 export function ChatNotice() {
   const { t } = useTranslation();
   const notice = useChatStore((state) => state.notice);
   const setNotice = useChatStore((state) => state.setNotice);
   if (!notice) return null;
-  const warning = notice.code === 'budget_warning';
-  const detail = notice.detail ?? {};
-  const str = (value: unknown): string => (typeof value === 'string' ? value : '');
   return (
-    <div className={`chat-notice${warning ? ' chat-notice-info' : ''}`}>
-      {warning ? (
-        <p role="status">
-          {t('chat.budgetWarning', {
-            percent: String(detail.percent ?? ''),
-            spent: formatUsd(str(detail.spent_usd)),
-            limit: formatUsd(str(detail.limit_usd)),
-          })}
-        </p>
-      ) : (
-        <ErrorText code={notice.code} message={notice.message} />
-      )}
+    <div className="chat-notice">
+      <ErrorText code={notice.code} message={notice.message} />
       <button
         type="button"
         className="icon-button icon-button-sm"

@@ -10,19 +10,23 @@ import type { MessageSendFrame } from '@/features/chat/api/frames';
 import { useChatModels } from '@/features/chat/api/get-chat-models';
 import { useConversations } from '@/features/chat/api/get-conversations';
 import { useMessages } from '@/features/chat/api/get-messages';
-import { ChatNotice } from '@/features/chat/components/chat-notice';
+import { BudgetMeter } from '@/features/chat/components/budget-meter';
+import { BudgetWarningBanner, ChatNotice } from '@/features/chat/components/chat-notice';
 import { Composer } from '@/features/chat/components/composer';
 import { ConversationSidebar } from '@/features/chat/components/conversation-sidebar';
+import { CostHint, CostWarning } from '@/features/chat/components/cost-preview';
 import type { MessageActions } from '@/features/chat/components/message-item';
 import { MessageList } from '@/features/chat/components/message-list';
 import { ModelPicker } from '@/features/chat/components/model-picker';
 import { SocketStatus } from '@/features/chat/components/socket-status';
 import { sendFrame, useChatSocket } from '@/features/chat/hooks/use-chat-socket';
+import { useNextMessageCost } from '@/features/chat/hooks/use-next-message-cost';
 import { useChatStore } from '@/features/chat/stores/chat-store';
 import { isGenerating } from '@/features/chat/types/chat';
 import type { ChatModel, Message } from '@/features/chat/types/chat';
 import { parentKey, visiblePath } from '@/features/chat/utils/branches';
 import type { PathStep } from '@/features/chat/utils/branches';
+import type { PromptTurnInput } from '@/features/chat/utils/worst-case-cost';
 import { ApiError, errorMessage } from '@/lib/errors';
 
 const MODEL_STORAGE_KEY = 'potluck.chat.model';
@@ -107,10 +111,20 @@ export function ChatPage({ conversationId }: { conversationId: number | null }) 
     [path],
   );
   const busy = generatingMessage !== undefined || pending.length > 0;
+  const conversation =
+    conversationId === null ? undefined : conversations.data?.find((c) => c.id === conversationId);
   const title =
-    conversationId === null
-      ? t('chat.title')
-      : (conversations.data?.find((c) => c.id === conversationId)?.title ?? '') || t('chat.untitled');
+    conversationId === null ? t('chat.title') : (conversation?.title ?? '') || t('chat.untitled');
+  // What the server will send upstream for the next message: this branch, then the draft.
+  const turns = useMemo<PromptTurnInput[]>(
+    () => path.map((step) => ({ role: step.message.role, content: step.message.content })),
+    [path],
+  );
+  const cost = useNextMessageCost(
+    turns,
+    conversation?.system_prompt || null,
+    modelList.find((item) => item.id === model),
+  );
 
   // The handlers read the latest state through a ref, so the memoised message rows keep one
   // `actions` object and only the streaming row re-renders on every delta.
@@ -221,15 +235,19 @@ export function ChatPage({ conversationId }: { conversationId: number | null }) 
           </button>
           <h1 className="chat-title">{title}</h1>
           <ModelPicker models={modelList} value={model} onChange={setPicked} />
+          <BudgetMeter />
           <SocketStatus state={socketState} />
         </header>
         {body}
+        <BudgetWarningBanner />
         <ChatNotice />
+        <CostWarning cost={cost} />
         <Composer
           disabled={!model || socketState === 'closed'}
           generating={generatingMessage !== undefined}
           onSend={onComposerSend}
           onStop={onStop}
+          hint={<CostHint cost={cost} />}
         />
       </section>
     </div>

@@ -1,5 +1,5 @@
 import { useEffect, useId, useRef } from 'react';
-import type { KeyboardEvent } from 'react';
+import type { KeyboardEvent, ReactNode } from 'react';
 import { useTranslation } from 'react-i18next';
 
 import { Button } from '@/components/ui/button';
@@ -11,11 +11,14 @@ export function Composer({
   generating,
   onSend,
   onStop,
+  hint,
 }: {
   disabled: boolean;
   generating: boolean;
   onSend: (content: string) => boolean;
   onStop: () => void;
+  /** Shown next to the Send button (the next message's worst-case cost). */
+  hint?: ReactNode;
 }) {
   const { t } = useTranslation();
   const id = useId();
@@ -65,6 +68,7 @@ export function Composer({
         onChange={(event) => setText(event.target.value)}
         onKeyDown={onKeyDown}
       />
+      {hint}
       {generating ? (
         <Button variant="secondary" onClick={onStop}>
           {t('chat.stop')}

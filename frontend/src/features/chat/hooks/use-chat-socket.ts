@@ -7,6 +7,7 @@ import { normalizeFrame } from '@/features/chat/api/frames';
 import type { ChatEvent, OutboundFrame } from '@/features/chat/api/frames';
 import { CONVERSATIONS_KEY, getConversationsQueryOptions } from '@/features/chat/api/get-conversations';
 import { getMessagesQueryOptions } from '@/features/chat/api/get-messages';
+import { applyBudgetUpdate, MY_BUDGET_KEY } from '@/features/chat/api/get-my-budget';
 import { useChatStore } from '@/features/chat/stores/chat-store';
 import { useDeltaStore } from '@/features/chat/stores/delta-store';
 import type { Conversation, Message } from '@/features/chat/types/chat';
@@ -93,13 +94,17 @@ export function applyChatEvent(event: ChatEvent, ctx: ChatEventContext): void {
       return;
     }
     case 'budget.warning':
-      chat.setNotice({
-        code: 'budget_warning',
-        message: '',
-        detail: { percent: event.percent, spent_usd: event.spent_usd, limit_usd: event.limit_usd },
+      chat.showBudgetWarning({
+        percent: event.percent,
+        spent_usd: event.spent_usd,
+        limit_usd: event.limit_usd,
+        period_end: event.period_end,
       });
+      // The warning's figures are the budget's; the meter refetches to show what remains.
+      void queryClient.invalidateQueries({ queryKey: MY_BUDGET_KEY });
       return;
     case 'budget.updated':
+      applyBudgetUpdate(queryClient, event);
       return;
   }
 }

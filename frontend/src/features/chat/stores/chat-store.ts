@@ -3,6 +3,16 @@ import { create } from 'zustand';
 /** A refused frame or a send that failed, shown above the composer until dismissed. */
 export type ChatNotice = { code: string; message: string; detail?: Record<string, unknown> };
 
+/** A `budget.warning` frame, shown as a banner until dismissed. */
+export type BudgetWarning = {
+  percent: number;
+  spent_usd: string;
+  limit_usd: string;
+  period_end: string;
+};
+
+const warningKey = (warning: BudgetWarning): string => `${warning.percent}@${warning.period_end}`;
+
 /** A message the user sent that the server has not echoed yet (matched by client_id). */
 export type PendingSend = {
   clientId: string;
@@ -16,6 +26,9 @@ type ChatState = {
   choices: Record<number, Record<string, number>>;
   pending: PendingSend[];
   notice: ChatNotice | undefined;
+  budgetWarning: BudgetWarning | undefined;
+  /** Warnings already shown (threshold@period_end): each is bannered once per page. */
+  seenWarnings: string[];
   /** The composer's text; a refused send puts its text back here instead of losing it. */
   draft: string;
   choose: (conversationId: number, parentKey: string, childId: number) => void;
@@ -23,6 +36,8 @@ type ChatState = {
   addPending: (pending: PendingSend) => void;
   resolvePending: (clientId: string) => PendingSend | undefined;
   setNotice: (notice: ChatNotice | undefined) => void;
+  showBudgetWarning: (warning: BudgetWarning) => void;
+  dismissBudgetWarning: () => void;
   setDraft: (text: string) => void;
   restoreDraft: (text: string) => void;
 };
@@ -31,6 +46,8 @@ export const useChatStore = create<ChatState>((set, get) => ({
   choices: {},
   pending: [],
   notice: undefined,
+  budgetWarning: undefined,
+  seenWarnings: [],
   draft: '',
   choose: (conversationId, parentKey, childId) =>
     set((state) => ({
@@ -53,10 +70,24 @@ export const useChatStore = create<ChatState>((set, get) => ({
     return found;
   },
   setNotice: (notice) => set({ notice }),
+  showBudgetWarning: (warning) =>
+    set((state) => {
+      const key = warningKey(warning);
+      if (state.seenWarnings.includes(key)) return state;
+      return { budgetWarning: warning, seenWarnings: [...state.seenWarnings, key] };
+    }),
+  dismissBudgetWarning: () => set({ budgetWarning: undefined }),
   setDraft: (draft) => set({ draft }),
   restoreDraft: (text) => set((state) => (state.draft.trim() ? state : { draft: text })),
 }));
 
 export function resetChatStore(): void {
-  useChatStore.setState({ choices: {}, pending: [], notice: undefined, draft: '' });
+  useChatStore.setState({
+    choices: {},
+    pending: [],
+    notice: undefined,
+    budgetWarning: undefined,
+    seenWarnings: [],
+    draft: '',
+  });
 }

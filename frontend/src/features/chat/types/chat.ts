@@ -50,6 +50,9 @@ export const chatModelSchema = z.object({
   input_usd_per_mtok: moneySchema.nullable().optional(),
   output_usd_per_mtok: moneySchema.nullable().optional(),
   cached_input_usd_per_mtok: moneySchema.nullable().optional(),
+  // Beyond the contract's list, the models API also sends these; the cost preview uses them.
+  cache_write_usd_per_mtok: moneySchema.nullable().optional(),
+  max_output_tokens: z.number().int().positive().nullable().optional(),
   enabled: z.boolean().optional(),
 });
 export type ChatModel = z.infer<typeof chatModelSchema>;

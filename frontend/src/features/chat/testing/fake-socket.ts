@@ -1,0 +1,45 @@
+import { act } from '@testing-library/react';
+
+import type { SocketLike } from '@/lib/ws-client';
+
+/** A test double of the browser's WebSocket: records what the app sends, lets a test push frames. */
+export class FakeSocket implements SocketLike {
+  static instances: FakeSocket[] = [];
+  readyState = 0;
+  onopen: ((event: Event) => void) | null = null;
+  onclose: ((event: CloseEvent) => void) | null = null;
+  onmessage: ((event: MessageEvent) => void) | null = null;
+  onerror: ((event: Event) => void) | null = null;
+  sent: Array<Record<string, unknown>> = [];
+
+  constructor(readonly url: string) {
+    FakeSocket.instances.push(this);
+  }
+
+  static latest(): FakeSocket {
+    const socket = FakeSocket.instances.at(-1);
+    if (!socket) throw new Error('no socket was opened');
+    return socket;
+  }
+
+  send(data: string): void {
+    this.sent.push(JSON.parse(data) as Record<string, unknown>);
+  }
+
+  close(): void {
+    this.readyState = 3;
+  }
+
+  open(): void {
+    act(() => {
+      this.readyState = 1;
+      this.onopen?.(new Event('open'));
+    });
+  }
+
+  push(frame: object): void {
+    act(() => {
+      this.onmessage?.(new MessageEvent('message', { data: JSON.stringify(frame) }));
+    });
+  }
+}
