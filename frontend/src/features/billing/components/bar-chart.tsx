@@ -10,14 +10,27 @@ export type Bar = { key: string; label: string; value: string };
  * Plain CSS bars scaled to the largest value with exact decimal math. Every bar carries its
  * amount as text, so the chart reads the same to a screen reader as it looks.
  */
-export function BarChart({ title, bars, columns = false }: { title: string; bars: Bar[]; columns?: boolean }) {
+export function BarChart({
+  title,
+  bars,
+  columns = false,
+  hideTitle = false,
+}: {
+  title: string;
+  bars: Bar[];
+  columns?: boolean;
+  /** When a card's heading already says what the chart is: the caption stays for screen readers. */
+  hideTitle?: boolean;
+}) {
   const { t } = useTranslation();
   const captionId = useId();
   const top = maxMoney(bars.map((bar) => bar.value));
   if (bars.length === 0 || bars.every((bar) => shareBasisPoints(bar.value, top) === 0)) {
     return (
       <figure className="bar-chart" aria-labelledby={captionId}>
-        <figcaption id={captionId}>{title}</figcaption>
+        <figcaption id={captionId} className={hideTitle ? 'visually-hidden' : undefined}>
+          {title}
+        </figcaption>
         <p className="muted small">{t('billing.chartEmpty')}</p>
       </figure>
     );
@@ -27,7 +40,9 @@ export function BarChart({ title, bars, columns = false }: { title: string; bars
     const last = bars[bars.length - 1];
     return (
       <figure className="bar-chart" aria-labelledby={captionId}>
-        <figcaption id={captionId}>{title}</figcaption>
+        <figcaption id={captionId} className={hideTitle ? 'visually-hidden' : undefined}>
+          {title}
+        </figcaption>
         <ul className="bar-columns">
           {bars.map((bar) => (
             <li key={bar.key} title={`${bar.label}: ${formatUsd(bar.value)}`}>
@@ -49,7 +64,9 @@ export function BarChart({ title, bars, columns = false }: { title: string; bars
   }
   return (
     <figure className="bar-chart" aria-labelledby={captionId}>
-      <figcaption id={captionId}>{title}</figcaption>
+      <figcaption id={captionId} className={hideTitle ? 'visually-hidden' : undefined}>
+          {title}
+        </figcaption>
       <ul className="bar-list">
         {bars.map((bar) => (
           <li key={bar.key}>

@@ -35,6 +35,7 @@ function EditorForm({ scope, budget }: { scope: Scope; budget: Budget }) {
           label={t('billing.budgets.limit')}
           hint={t('billing.budgets.limitHint')}
           inputMode="decimal"
+          placeholder={t('billing.myUsage.unlimited')}
           value={draft.values.limit}
           errors={local(draft.errors.limit) ?? server.limit_usd}
           onChange={(e) => draft.set('limit', e.target.value)}

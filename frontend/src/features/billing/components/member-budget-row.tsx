@@ -52,8 +52,10 @@ export function MemberBudgetRow({ member, budget }: { member: BudgetMember; budg
           {budget.inherited ? t('billing.budgets.inherited') : t('billing.budgets.own')}
         </span>
       </td>
-      <td className="num">{formatUsd(member.spent_usd ?? null)}</td>
-      <td>
+      <td className="num" data-label={t('billing.budgets.spent')}>
+        {formatUsd(member.spent_usd ?? null)}
+      </td>
+      <td data-label={t('billing.budgets.limit')}>
         <input
           className="input input-compact"
           aria-label={t('billing.budgets.limit')}
@@ -67,7 +69,7 @@ export function MemberBudgetRow({ member, budget }: { member: BudgetMember; budg
         />
         <CellError id={`${id}-limit`} messages={limitErrors} />
       </td>
-      <td>
+      <td data-label={t('billing.budgets.period')}>
         <select
           className="input input-compact"
           aria-label={t('billing.budgets.period')}
@@ -83,7 +85,7 @@ export function MemberBudgetRow({ member, budget }: { member: BudgetMember; budg
         </select>
         <CellError id={`${id}-period`} messages={server.period} />
       </td>
-      <td>
+      <td data-label={t('billing.budgets.enforcement')}>
         <select
           className="input input-compact"
           aria-label={t('billing.budgets.enforcement')}

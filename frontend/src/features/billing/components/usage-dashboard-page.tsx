@@ -89,6 +89,7 @@ function Summaries({ range }: { range: DateRange }) {
       <Card title={t('billing.usage.byDay')}>
         <BarChart
           title={t('billing.usage.byDay')}
+          hideTitle
           columns
           bars={days.map((day) => ({ key: day, label: day, value: spentByDay.get(day) ?? '0' }))}
         />
@@ -98,6 +99,7 @@ function Summaries({ range }: { range: DateRange }) {
           <div className="stack">
             <BarChart
               title={t('billing.usage.byMember')}
+              hideTitle
               bars={byUser.data.map((row) => ({ key: String(row.user), label: memberName(row), value: row.cost_usd }))}
             />
             <SummaryTable label={t('billing.usage.member')} rows={byUser.data} name={memberName} />
@@ -107,6 +109,7 @@ function Summaries({ range }: { range: DateRange }) {
           <div className="stack">
             <BarChart
               title={t('billing.usage.byModel')}
+              hideTitle
               bars={byModel.data.map((row) => ({ key: modelName(row), label: modelName(row), value: row.cost_usd }))}
             />
             <SummaryTable label={t('billing.usage.model')} rows={byModel.data} name={modelName} />
@@ -228,7 +231,7 @@ export function UsageDashboardPage() {
       description={t('billing.usage.description')}
       actions={
         problem ? null : (
-          <a className="btn btn-secondary" href={exportCsvUrl(range)} download>
+          <a className="btn btn-secondary csv-link" href={exportCsvUrl(range)} download>
             {t('billing.usage.downloadCsv')}
           </a>
         )
