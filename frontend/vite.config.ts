@@ -37,5 +37,7 @@ export default defineConfig({
     include: ['src/**/*.test.{ts,tsx}'],
     css: false,
     restoreMocks: true,
+    // Route tests render whole pages; on a busy 2-core CI machine 5 s is too tight.
+    testTimeout: 20_000,
   },
 });

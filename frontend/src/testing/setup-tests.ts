@@ -1,9 +1,12 @@
 import '@testing-library/jest-dom/vitest';
-import { cleanup } from '@testing-library/react';
+import { cleanup, configure } from '@testing-library/react';
 
 import { initI18n } from '@/lib/i18n';
 import { resetDb } from '@/testing/db';
 import { server } from '@/testing/server';
+
+// findBy* queries wait this long for the UI to settle: generous, for a loaded 2-core CI machine.
+configure({ asyncUtilTimeout: 5_000 });
 
 // Tests read English labels whatever the machine's locale.
 localStorage.setItem('potluck.lang', 'en');
