@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import re
 import time
 from pathlib import Path
@@ -14,6 +13,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
+from tests.e2e.helpers import enable_model, log_in
 from tests.e2e.live import LiveApp
 
 pytestmark = pytest.mark.e2e
@@ -25,48 +25,17 @@ MODEL = "fake-budget"
 REFUSED = "Your budget does not allow this request."
 
 
-def _login(page: Page, email: str) -> None:
-    page.goto("/login")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    expect(page.get_by_role("link", name="My usage")).to_be_visible()  # the app frame is up
-
-
 def _enable_model(page: Page, fake_upstream_url: str) -> None:
-    """A key on the fake upstream and a model through the REST API, with the admin's session.
-
-    Input is free and output costs $0.001 a token, so each default fake answer (12 tokens in,
+    """Input is free and output costs $0.001 a token, so each default fake answer (12 tokens in,
     8 out) costs exactly $0.008 and a request needs 64 output tokens ($0.064) free to be let in.
     """
-    csrf = next(c["value"] for c in page.context.cookies() if c["name"] == "csrftoken")
-    headers = {"X-CSRFToken": csrf, "Content-Type": "application/json"}
-    key = page.request.post(
-        "/api/provider-keys/",
-        headers=headers,
-        data=json.dumps(
-            {
-                "provider": "openai_compatible",
-                "label": "Fake",
-                "api_key": "sk-fake-budget-0000",
-                "base_url": f"{fake_upstream_url}/ollama/v1",
-            }
-        ),
+    enable_model(
+        page,
+        base_url=f"{fake_upstream_url}/ollama/v1",
+        name=MODEL,
+        input_price="0",
+        output_price="1000",
     )
-    assert key.status == 201, key.text()
-    model = page.request.post(
-        "/api/models/",
-        headers=headers,
-        data=json.dumps(
-            {
-                "provider_key": key.json()["id"],
-                "name": MODEL,
-                "input_usd_per_mtok": "0",
-                "output_usd_per_mtok": "1000",
-            }
-        ),
-    )
-    assert model.status == 201, model.text()
 
 
 def _send_until_refused(page: Page, *, rounds: int = 12) -> int:
@@ -114,7 +83,7 @@ def test_it_sets_a_budget_refuses_past_it_and_reports_the_spend(
         "Membership.objects.create(user=u, organization=Organization.objects.get(name='Acme'),"
         " role='member')",
     )
-    _login(page, ADMIN)
+    log_in(page, ADMIN, PASSWORD)
     _enable_model(page, fake_upstream_url)
 
     # 1. The admin gives Bob a hard $0.10 monthly budget, inline on the Budgets page.
@@ -139,7 +108,7 @@ def test_it_sets_a_budget_refuses_past_it_and_reports_the_spend(
     bob_context = browser.new_context(base_url=app.url, locale="en-US")
     bob = bob_context.new_page()
     bob.set_default_timeout(15_000)
-    _login(bob, MEMBER)
+    log_in(bob, MEMBER, PASSWORD)
     bob.get_by_role("link", name="My usage").click()
     expect(bob.get_by_text("$0.00 of $0.10")).to_be_visible()
     expect(bob.get_by_role("meter", name="Budget used")).to_have_attribute("aria-valuenow", "0")

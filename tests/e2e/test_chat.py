@@ -3,19 +3,14 @@ answer stream in, stop one, regenerate, edit and switch branches, reload, and sw
 
 from __future__ import annotations
 
-import json
 import re
-import subprocess
-import sys
-import time
-import urllib.request
-from collections.abc import Iterator
-from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.e2e.live import ROOT, LiveApp, free_port
+from tests.e2e.helpers import enable_model, log_in
+from tests.e2e.live import LiveApp
+from tests.fake_upstream.server import FakeUpstreamClient
 
 pytestmark = pytest.mark.e2e
 
@@ -23,52 +18,13 @@ OWNER = {"email": "carol@acme.test", "password": "a long enough password 3"}
 MODEL = "fake-chat"
 
 
-class FakeUpstream:
-    """The fake provider as its own process, driven through its control API."""
-
-    def __init__(self, url: str) -> None:
-        self.url = url
-
-    def script(self, **scenario: Any) -> None:
-        request = urllib.request.Request(  # noqa: S310 (a local http URL we built)
-            f"{self.url}/_fake/script",
-            data=json.dumps({"provider": "openai_compatible", **scenario}).encode(),
-            headers={"Content-Type": "application/json"},
-            method="POST",
-        )
-        with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310
-            assert json.load(response)["ok"]
+@pytest.fixture(scope="module")
+def upstream(fake_upstream_url: str) -> FakeUpstreamClient:
+    return FakeUpstreamClient(fake_upstream_url)
 
 
 @pytest.fixture(scope="module")
-def upstream() -> Iterator[FakeUpstream]:
-    port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "tests.fake_upstream", "--port", str(port)],
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 20
-    while True:
-        try:
-            with urllib.request.urlopen(f"{url}/_fake/health", timeout=1):  # noqa: S310
-                break
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
-                raise RuntimeError("the fake upstream did not start") from None
-            time.sleep(0.1)
-    try:
-        yield FakeUpstream(url)
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
-
-
-@pytest.fixture(scope="module")
-def org(app: LiveApp, upstream: FakeUpstream) -> dict[str, str]:
+def org(app: LiveApp, upstream: FakeUpstreamClient) -> dict[str, str]:
     app.manage(
         "create_org",
         "--name",
@@ -83,44 +39,20 @@ def org(app: LiveApp, upstream: FakeUpstream) -> dict[str, str]:
     return OWNER
 
 
-def log_in(page: Page) -> None:
-    page.goto("/login")
-    page.get_by_label("Email").fill(OWNER["email"])
-    page.get_by_label("Password").fill(OWNER["password"])
-    page.get_by_role("button", name="Log in").click()
+def log_in_owner(page: Page) -> None:
+    log_in(page, OWNER["email"], OWNER["password"])
+    page.goto("/chat")
     expect(page.get_by_role("textbox", name="Message")).to_be_visible()
 
 
-def enable_model(page: Page, upstream: FakeUpstream) -> None:
-    """Through the REST API with the browser's own session and CSRF token."""
-    csrf = next(c["value"] for c in page.context.cookies() if c["name"] == "csrftoken")
-    headers = {"X-CSRFToken": csrf, "Content-Type": "application/json"}
-    key = page.request.post(
-        "/api/provider-keys/",
-        headers=headers,
-        data=json.dumps(
-            {
-                "provider": "openai_compatible",
-                "label": "Fake",
-                "api_key": "sk-fake-e2e-0000",
-                "base_url": f"{upstream.url}/ollama/v1",
-            }
-        ),
+def enable_fake_model(page: Page, upstream: FakeUpstreamClient) -> None:
+    enable_model(
+        page,
+        base_url=f"{upstream.url}/ollama/v1",
+        name=MODEL,
+        input_price="0.5",
+        output_price="1.5",
     )
-    assert key.status == 201, key.text()
-    model = page.request.post(
-        "/api/models/",
-        headers=headers,
-        data=json.dumps(
-            {
-                "provider_key": key.json()["id"],
-                "name": MODEL,
-                "input_usd_per_mtok": "0.5",
-                "output_usd_per_mtok": "1.5",
-            }
-        ),
-    )
-    assert model.status == 201, model.text()
 
 
 def send(page: Page, text: str) -> None:
@@ -130,10 +62,10 @@ def send(page: Page, text: str) -> None:
 
 
 def test_it_streams_stops_regenerates_edits_and_keeps_the_tree(
-    page: Page, app: LiveApp, upstream: FakeUpstream, org: dict[str, str]
+    page: Page, app: LiveApp, upstream: FakeUpstreamClient, org: dict[str, str]
 ) -> None:
-    log_in(page)
-    enable_model(page, upstream)
+    log_in_owner(page)
+    enable_fake_model(page, upstream)
     page.reload()
     expect(page.get_by_text("Live")).to_be_visible()
     picker = page.get_by_role("combobox", name="Model")
@@ -142,7 +74,12 @@ def test_it_streams_stops_regenerates_edits_and_keeps_the_tree(
     expect(picker).to_contain_text("$1.50 / 1M")
 
     # 1. An answer streams in: part of it shows while the Stop button is up.
-    upstream.script(text="one two three four five six seven eight", deltas=8, delay=0.5)
+    upstream.script(
+        provider="openai_compatible",
+        text="one two three four five six seven eight",
+        deltas=8,
+        delay=0.5,
+    )
     send(page, "First question")
     log = page.get_by_role("log")
     expect(page.get_by_role("button", name="Stop")).to_be_visible()
@@ -154,7 +91,7 @@ def test_it_streams_stops_regenerates_edits_and_keeps_the_tree(
     expect(page).to_have_url(re.compile(r"/chat/\d+$"))
 
     # 2. A slow answer is stopped mid-stream and keeps what had arrived.
-    upstream.script(deltas=60, delay=0.2)
+    upstream.script(provider="openai_compatible", deltas=60, delay=0.2)
     send(page, "Second question")
     expect(log).to_contain_text("w2")
     page.get_by_role("button", name="Stop").click()
@@ -163,13 +100,13 @@ def test_it_streams_stops_regenerates_edits_and_keeps_the_tree(
     expect(log).not_to_contain_text("w59")
 
     # 3. Regenerate makes a second answer to the same question: 2/2.
-    upstream.script(text="A regenerated answer", deltas=3)
+    upstream.script(provider="openai_compatible", text="A regenerated answer", deltas=3)
     page.get_by_role("button", name="Regenerate").last.click()
     expect(log).to_contain_text("A regenerated answer")
     expect(log.get_by_text("2/2")).to_be_visible()
 
     # 4. Edit the second question and resend: a sibling branch of the question.
-    upstream.script(text="About the edited question", deltas=3)
+    upstream.script(provider="openai_compatible", text="About the edited question", deltas=3)
     page.get_by_role("button", name="Edit").last.click()
     page.get_by_role("textbox", name="Edit message").fill("Second question, edited")
     page.get_by_role("button", name="Save and send").click()
@@ -208,14 +145,14 @@ def test_it_streams_stops_regenerates_edits_and_keeps_the_tree(
 
 
 def test_it_fits_a_phone_with_the_conversations_in_a_drawer(
-    browser: Browser, app: LiveApp, upstream: FakeUpstream, org: dict[str, str]
+    browser: Browser, app: LiveApp, upstream: FakeUpstreamClient, org: dict[str, str]
 ) -> None:
     context = browser.new_context(
         base_url=app.url, locale="en-US", viewport={"width": 390, "height": 844}
     )
     page = context.new_page()
     page.set_default_timeout(15_000)
-    log_in(page)
+    log_in_owner(page)
     new_chat = page.get_by_role("button", name="New chat")
     expect(new_chat).not_to_be_in_viewport()
     page.get_by_role("button", name="Show conversations").click()
@@ -255,12 +192,12 @@ print(conversation.pk)
 
 
 def test_it_keeps_a_thousand_message_conversation_smooth(
-    page: Page, app: LiveApp, upstream: FakeUpstream, org: dict[str, str]
+    page: Page, app: LiveApp, upstream: FakeUpstreamClient, org: dict[str, str]
 ) -> None:
     conversation_id = app.manage(
         "shell", "-c", LONG_CONVERSATION.format(email=OWNER["email"], model=MODEL)
     ).splitlines()[-1]  # Django's shell may print its auto-imports first
-    log_in(page)
+    log_in_owner(page)
     page.goto(f"/chat/{conversation_id}")
     log = page.get_by_role("log")
     expect(log.get_by_text("Message number 999")).to_be_visible()

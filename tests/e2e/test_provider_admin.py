@@ -7,19 +7,12 @@ import re
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
+from tests.e2e.helpers import log_in
 from tests.e2e.live import LiveApp
 
 pytestmark = pytest.mark.e2e
 
 PASSWORD = "a long enough password 1"
-
-
-def _login(page: Page, email: str) -> None:
-    page.goto("/login")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    expect(page.get_by_role("link", name="My usage")).to_be_visible()  # the app frame is up
 
 
 def test_it_lets_an_admin_add_a_key_and_enable_a_model(
@@ -36,7 +29,7 @@ def test_it_lets_an_admin_add_a_key_and_enable_a_model(
         "--owner-name",
         "Alice",
     )
-    _login(page, "alice@acme.test")
+    log_in(page, "alice@acme.test", PASSWORD)
     page.get_by_role("link", name="Provider keys").click()
     page.get_by_label("Provider").select_option("openai_compatible")
     page.get_by_label("Label").fill("Local fake")
@@ -73,7 +66,7 @@ def test_it_lets_an_admin_add_a_key_and_enable_a_model(
     )
     bob_context = browser.new_context(base_url=app.url, locale="en-US")
     bob = bob_context.new_page()
-    _login(bob, "bob@acme.test")
+    log_in(bob, "bob@acme.test", PASSWORD)
     expect(bob.get_by_role("link", name="Provider keys")).to_have_count(0)
     bob.goto("/provider-keys")
     expect(bob.get_by_role("heading", name="Not allowed")).to_be_visible()
