@@ -32,6 +32,18 @@ def test_it_serves_the_openapi_schema(db) -> None:
     assert b"/api/setup/" in r.content
 
 
+def _manage(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+
+
 @pytest.mark.parametrize(
     ("variable", "value", "message"),
     [
@@ -44,15 +56,7 @@ def test_it_serves_the_openapi_schema(db) -> None:
 )
 def test_it_fails_at_start_with_a_clear_message(variable, value, message) -> None:
     env = {**os.environ, variable: value, "DJANGO_SETTINGS_MODULE": "server.settings.local"}
-    result = subprocess.run(
-        [sys.executable, "manage.py", "check"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=60,
-    )
+    result = _manage(env, "check")
     assert result.returncode != 0
     assert "ImproperlyConfigured" in result.stderr
     assert message in result.stderr
@@ -61,15 +65,7 @@ def test_it_fails_at_start_with_a_clear_message(variable, value, message) -> Non
 def test_it_requires_secrets_in_production(tmp_path) -> None:
     env = {k: v for k, v in os.environ.items() if k not in {"SECRET_KEY", "FIELD_ENCRYPTION_KEY"}}
     env["DJANGO_SETTINGS_MODULE"] = "server.settings.production"
-    result = subprocess.run(
-        [sys.executable, "manage.py", "check"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=60,
-    )
+    result = _manage(env, "check")
     assert result.returncode != 0
     assert "SECRET_KEY" in result.stderr
 
@@ -87,14 +83,6 @@ def test_it_reads_secrets_from_files(tmp_path) -> None:
         "ALLOWED_HOSTS": "potluck.example.com",
     }
     code = "from django.conf import settings; print(len(settings.SECRET_KEY))"
-    result = subprocess.run(
-        [sys.executable, "manage.py", "shell", "-c", code],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=60,
-    )
+    result = _manage(env, "shell", "-c", code)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().endswith("60")
