@@ -2,7 +2,8 @@
 
 Who uses what:
 - the budget APIs call `budget_set` / `budget_clear` and read `budget_get_or_default`;
-- `billing.gate` calls `budgets_applicable` and `counter_lock` inside admission's transaction;
+- `billing.gate` calls `admission_context` and `counters_lock` inside admission's transaction, and
+  `counters_lock_ids` / `counters_move` inside settlement's;
 - the Celery tasks call `budget_warnings_send` and `usage_rollup`.
 
 Money in counters is integer nano-USD (`usd_to_nusd` / `nusd_to_usd`); everything else is Decimal.
@@ -10,17 +11,20 @@ Money in counters is integer nano-USD (`usd_to_nusd` / `nusd_to_usd`); everythin
 
 from __future__ import annotations
 
+import asyncio
+import json
 import logging
+import os
 import zoneinfo
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_CEILING, Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.mail import send_mail
-from django.db import IntegrityError, transaction
-from django.db.models import Count, F, Q, Sum
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Count, Exists, F, FilteredRelation, Q, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -40,6 +44,9 @@ from billing.models import (
 from billing.periods import PeriodKind, period_bounds, period_key
 from billing.pricing import USD_PLACES
 from core.exceptions import ApplicationError
+
+if TYPE_CHECKING:
+    from chat.events import BudgetUpdatedEvent
 
 logger = logging.getLogger(__name__)
 
@@ -89,6 +96,77 @@ def budgets_applicable(*, organization_id: int, user_id: int) -> ApplicableBudge
     return ApplicableBudgets(
         user=by_scope.get(BudgetScope.USER) or by_scope.get(BudgetScope.DEFAULT),
         org=by_scope.get(BudgetScope.ORG),
+    )
+
+
+@dataclass(frozen=True)
+class AdmissionContext:
+    """What admission needs to know about a member before locking counters."""
+
+    time_zone: str
+    budgets: ApplicableBudgets
+
+
+_BUDGET_FIELDS = ("id", "scope", "user_id", "limit_usd", "period", "enforcement", "warn_at_percent")
+
+
+def on_postgres() -> bool:
+    """Whether the hot paths may use their Postgres SQL (the ORM's twin serves SQLite)."""
+    return bool(connection.vendor == "postgresql")
+
+
+# The admission and settlement hot paths on Postgres run hand-written SQL: on the /v1 gateway
+# building ORM queries cost more CPU than the database work itself (bench/gateway_overhead.py).
+# Each statement has an ORM twin, used on SQLite, that the same tests pin.
+_CONTEXT_SQL = f"""
+SELECT o.time_zone, b.id, b.scope, b.user_id, b.limit_usd, b.period, b.enforcement,
+       b.warn_at_percent
+FROM {Membership._meta.db_table} m
+JOIN {Organization._meta.db_table} o ON o.id = m.organization_id
+LEFT JOIN {Budget._meta.db_table} b ON b.organization_id = o.id
+    AND ((b.scope = 'user' AND b.user_id = %(user)s) OR b.scope IN ('default', 'org'))
+WHERE m.user_id = %(user)s AND m.organization_id = %(org)s
+"""  # noqa: S608 - table names from model metadata; every value is a bound parameter
+
+
+def admission_context(*, organization_id: int, user_id: int) -> AdmissionContext | None:
+    """The org's time zone and the budgets that apply to a member, or None when the user is not
+    a member of the organisation: one query (the membership joined to its organisation and,
+    through a filtered outer join, to the applicable budget rows)."""
+    rows: list[tuple[Any, ...]]
+    if on_postgres():
+        with connection.cursor() as cursor:
+            cursor.execute(_CONTEXT_SQL, {"user": user_id, "org": organization_id})
+            rows = cursor.fetchall()
+    else:
+        prefix = "organization__budgets__"
+        rows = list(
+            Membership.objects.filter(user_id=user_id, organization_id=organization_id)
+            .annotate(
+                applicable=FilteredRelation(
+                    "organization__budgets",
+                    condition=Q(**{f"{prefix}scope": BudgetScope.USER, f"{prefix}user_id": user_id})
+                    | Q(**{f"{prefix}scope__in": [BudgetScope.DEFAULT, BudgetScope.ORG]}),
+                )
+            )
+            .values_list("organization__time_zone", *(f"applicable__{f}" for f in _BUDGET_FIELDS))
+        )
+    if not rows:
+        return None
+    by_scope: dict[str, Budget] = {}
+    for row in rows:
+        if row[1] is None:
+            continue  # the outer join's empty row: no budget at all
+        fields = dict(zip(_BUDGET_FIELDS, row[1:], strict=True))
+        if isinstance(fields["warn_at_percent"], str):  # raw SQL: Django loads JSON as text
+            fields["warn_at_percent"] = json.loads(fields["warn_at_percent"])
+        by_scope[fields["scope"]] = Budget(organization_id=organization_id, **fields)
+    return AdmissionContext(
+        time_zone=rows[0][0],
+        budgets=ApplicableBudgets(
+            user=by_scope.get(BudgetScope.USER) or by_scope.get(BudgetScope.DEFAULT),
+            org=by_scope.get(BudgetScope.ORG),
+        ),
     )
 
 
@@ -271,16 +349,126 @@ def counter_lock(
         return BudgetCounter.objects.select_for_update().get(**lookup)
 
 
+def counters_lock(
+    *,
+    organization_id: int,
+    user_id: int,
+    org_kind: PeriodKind | None,
+    user_kind: PeriodKind,
+    tz: zoneinfo.ZoneInfo,
+    now: datetime,
+) -> tuple[BudgetCounter | None, BudgetCounter]:
+    """The org cap's counter (when `org_kind` is given) and the member's, for the periods
+    containing `now`, both locked FOR UPDATE until the surrounding transaction ends.
+
+    The same locks, in the same order, as `counter_lock` for the org and then for the member,
+    in one query when both rows exist: `ORDER BY scope_key` ("org" < "user:…") makes Postgres
+    lock them org first. The member's row is only matched when the org's row exists, so when
+    it does not, nothing is locked yet and the rows are created (or locked) one by one in that
+    same order: no transaction ever holds a member's counter while waiting for the org's.
+    """
+    user_lookup = Q(scope_key=user_scope_key(user_id), period_key=period_key(user_kind, now, tz))
+    if org_kind is None:
+        wanted = user_lookup
+    else:
+        org_lookup = Q(scope_key=ORG_SCOPE_KEY, period_key=period_key(org_kind, now, tz))
+        org_exists = Exists(
+            BudgetCounter.objects.filter(org_lookup, organization_id=organization_id)
+        )
+        wanted = org_lookup | (user_lookup & Q(org_exists))
+    if on_postgres():
+        rows = _counters_lock_sql(
+            organization_id=organization_id,
+            user_key=(user_scope_key(user_id), period_key(user_kind, now, tz)),
+            org_period_key=None if org_kind is None else period_key(org_kind, now, tz),
+        )
+    else:
+        rows = {
+            counter.scope_key: counter
+            for counter in BudgetCounter.objects.select_for_update()
+            .filter(wanted, organization_id=organization_id)
+            .order_by("scope_key")
+        }
+    org_counter = None
+    if org_kind is not None:
+        org_counter = rows.get(ORG_SCOPE_KEY) or counter_lock(
+            organization_id=organization_id, user_id=None, kind=org_kind, tz=tz, now=now
+        )
+    user_counter = rows.get(user_scope_key(user_id)) or counter_lock(
+        organization_id=organization_id, user_id=user_id, kind=user_kind, tz=tz, now=now
+    )
+    return org_counter, user_counter
+
+
+_COUNTER_COLUMNS = (
+    "id",
+    "scope_key",
+    "period_key",
+    "period_start",
+    "period_end",
+    "spent_nusd",
+    "reserved_nusd",
+    "updated_at",
+)
+_COUNTERS_LOCK_SQL = f"""
+SELECT {", ".join(_COUNTER_COLUMNS)} FROM {BudgetCounter._meta.db_table}
+WHERE organization_id = %(org)s AND (
+    (scope_key = 'org' AND period_key = %(org_period)s)
+    OR (scope_key = %(user_scope)s AND period_key = %(user_period)s AND (
+        %(org_period)s::text IS NULL OR EXISTS (
+            SELECT 1 FROM {BudgetCounter._meta.db_table} o
+            WHERE o.organization_id = %(org)s AND o.scope_key = 'org'
+                AND o.period_key = %(org_period)s
+        )
+    ))
+)
+ORDER BY scope_key
+FOR UPDATE
+"""  # noqa: S608 - table names from model metadata; every value is a bound parameter
+
+
+def _counters_lock_sql(
+    *, organization_id: int, user_key: tuple[str, str], org_period_key: str | None
+) -> dict[str, BudgetCounter]:
+    """`counters_lock`'s query on Postgres (the same rows, locks and order), by scope key."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _COUNTERS_LOCK_SQL,
+            {
+                "org": organization_id,
+                "org_period": org_period_key,
+                "user_scope": user_key[0],
+                "user_period": user_key[1],
+            },
+        )
+        rows = cursor.fetchall()
+    counters = (
+        BudgetCounter(
+            organization_id=organization_id, **dict(zip(_COUNTER_COLUMNS, row, strict=True))
+        )
+        for row in rows
+    )
+    return {counter.scope_key: counter for counter in counters}
+
+
+def counters_lock_ids(*, counter_ids: list[int]) -> list[BudgetCounter]:
+    """Lock counters by id, org counter first (the order every locker uses), in one query."""
+    return list(
+        BudgetCounter.objects.select_for_update().filter(pk__in=counter_ids).order_by("scope_key")
+    )
+
+
 def counters_move(
     *, counter_ids: list[int], reserved_delta_nusd: int, spent_delta_nusd: int
 ) -> None:
-    """Add the deltas to counters, org counter first (ids in lock order), atomically per row."""
-    for counter_id in counter_ids:
-        BudgetCounter.objects.filter(pk=counter_id).update(
-            reserved_nusd=F("reserved_nusd") + reserved_delta_nusd,
-            spent_nusd=F("spent_nusd") + spent_delta_nusd,
-            updated_at=timezone.now(),
-        )
+    """Add the deltas to counters in one UPDATE. The caller must hold the row locks of all of
+    them already (`counters_lock` / `counters_lock_ids`), so the order this statement visits
+    the rows in cannot deadlock."""
+    BudgetCounter.objects.filter(pk__in=counter_ids).update(
+        reserved_nusd=F("reserved_nusd") + reserved_delta_nusd,
+        spent_nusd=F("spent_nusd") + spent_delta_nusd,
+        updated_at=timezone.now(),
+    )
 
 
 # --- Status and notifications ------------------------------------------------------------------
@@ -363,6 +551,93 @@ def budget_updated_notify(*, organization_id: int, user_id: int) -> None:
         )
     except Exception:
         logger.warning("budget.updated for user %s not sent", user_id, exc_info=True)
+
+
+@dataclass(frozen=True)
+class BudgetSnapshot:
+    """The member's budget as admission saw it, for settlement's frame and warnings decision."""
+
+    user_limit_usd: Decimal | None
+    warn: bool
+
+
+def budget_snapshot(budgets: ApplicableBudgets) -> BudgetSnapshot:
+    return BudgetSnapshot(
+        user_limit_usd=None if budgets.user is None else budgets.user.limit_usd,
+        warn=budgets_warn(budgets),
+    )
+
+
+def budget_updated_event(
+    *, counter: BudgetCounter, limit_usd: Decimal | None
+) -> BudgetUpdatedEvent:
+    """The `budget.updated` frame for a member's counter (as it stands after the caller's
+    changes) against their limit: what `budget_updated_notify` would read, without the reads."""
+    spent = nusd_to_usd(counter.spent_nusd)
+    reserved = nusd_to_usd(max(counter.reserved_nusd, 0))
+    return {
+        "type": "budget.updated",
+        "spent_usd": _usd_str(spent),
+        "limit_usd": None if limit_usd is None else _usd_str(limit_usd),
+        "remaining_usd": None if limit_usd is None else _usd_str(limit_usd - spent - reserved),
+        "period_end": iso_utc(counter.period_end),
+    }
+
+
+_background: set[asyncio.Task[None]] = set()
+
+
+def _main_loop() -> asyncio.AbstractEventLoop | None:
+    """The event loop this thread works for, when it runs inside `sync_to_async` (the engine's
+    ORM calls) and that loop is still running; None otherwise."""
+    from asgiref.sync import SyncToAsync
+
+    local = SyncToAsync.threadlocal
+    loop: asyncio.AbstractEventLoop | None = getattr(local, "main_event_loop", None)
+    if loop is None or getattr(local, "main_event_loop_pid", None) != os.getpid():
+        return None
+    if loop.is_closed() or not loop.is_running():
+        return None
+    return loop
+
+
+async def _budget_updated_send_async(user_id: int, event: BudgetUpdatedEvent) -> None:
+    from channels.layers import get_channel_layer
+
+    from chat.events import group_name
+
+    try:
+        layer = get_channel_layer()
+        if layer is not None:
+            await layer.group_send(group_name("user", user_id), dict(event))
+    except Exception:
+        logger.warning("budget.updated for user %s not sent", user_id, exc_info=True)
+
+
+def _spawn_send(user_id: int, event: BudgetUpdatedEvent) -> None:
+    task = asyncio.ensure_future(_budget_updated_send_async(user_id, event))
+    _background.add(task)
+    task.add_done_callback(_background.discard)
+
+
+def budget_updated_dispatch(*, user_id: int, event: BudgetUpdatedEvent) -> None:
+    """Send a ready `budget.updated` frame. Call after commit; never raises.
+
+    From a `sync_to_async` thread of a running loop (the engine's settlement) the send is handed
+    to that loop and this returns at once: the settling thread does not wait for the channel
+    layer (the frame is best-effort by contract, and it still goes out after the commit).
+    Elsewhere (Celery, management commands, plain sync code) it is sent before returning.
+    """
+    loop = _main_loop()
+    if loop is not None:
+        try:
+            loop.call_soon_threadsafe(_spawn_send, user_id, event)
+            return
+        except RuntimeError:
+            pass  # the loop closed meanwhile: send it here
+    from asgiref.sync import async_to_sync
+
+    async_to_sync(_budget_updated_send_async)(user_id, event)
 
 
 def budgets_warn(budgets: ApplicableBudgets) -> bool:

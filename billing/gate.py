@@ -22,20 +22,26 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from django.db import DatabaseError, IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.utils import timezone
 from rest_framework import status
 
-from accounts.models import Membership, Organization
 from billing.budgets import (
     DEFAULT_PERIOD,
+    ApplicableBudgets,
+    BudgetSnapshot,
+    admission_context,
+    budget_snapshot,
+    budget_updated_dispatch,
+    budget_updated_event,
     budget_updated_notify,
     budgets_applicable,
-    budgets_warn,
-    counter_lock,
+    counters_lock,
+    counters_lock_ids,
     counters_move,
     iso_utc,
     nusd_to_usd,
+    on_postgres,
     org_tz,
     usd_to_nusd,
 )
@@ -62,6 +68,7 @@ from core.exceptions import ApplicationError, NotFoundError
 
 if TYPE_CHECKING:
     from accounts.models import User
+    from chat.events import BudgetUpdatedEvent
     from chat.models import AIModel
 
 logger = logging.getLogger(__name__)
@@ -86,6 +93,9 @@ class Admission:
     conversation_id: int | None
     message_id: int | None
     api_token_id: int | None
+    # The member's budget as admission saw it: settlement builds its `budget.updated` frame and
+    # decides on the warnings task from it instead of reading the budgets again (None: read).
+    budgets: BudgetSnapshot | None = None
 
 
 def _ledger_unavailable(exc: Exception) -> ApplicationError:
@@ -120,6 +130,7 @@ class _BudgetFit:
     max_tokens: int
     org_counter: BudgetCounter | None
     user_counter: BudgetCounter
+    budgets: ApplicableBudgets
 
 
 def _fit_one(
@@ -175,19 +186,28 @@ def _budgets_fit(
     these row locks serialise admissions of one member (and, with an org cap, of one org) across
     every process, and on SQLite the IMMEDIATE transaction already serialises all writers. The
     member's counter is held even without a budget, so spend is tracked from the first call.
-    Raises budget_exceeded (402) when fewer than min(64, max_tokens) output tokens fit.
+    Raises not_found when the user is not a member of the organisation, and budget_exceeded
+    (402) when fewer than min(64, max_tokens) output tokens fit. Two queries when the period's
+    counters exist: the membership with the org's time zone and budgets, then both locks.
     """
-    budgets = budgets_applicable(organization_id=organization_id, user_id=user_id)
-    time_zone = Organization.objects.values_list("time_zone", flat=True).get(pk=organization_id)
-    tz = org_tz(time_zone)
+    context = admission_context(organization_id=organization_id, user_id=user_id)
+    if context is None:
+        raise NotFoundError("Model not found.")
+    budgets = context.budgets
+    tz = org_tz(context.time_zone)
     now = timezone.now()
     min_tokens = min(64, max_tokens)
-    org_counter = None
-    if budgets.org is not None:
-        org_kind: PeriodKind = budgets.org.period  # type: ignore[assignment]
-        org_counter = counter_lock(
-            organization_id=organization_id, user_id=None, kind=org_kind, tz=tz, now=now
-        )
+    org_kind: PeriodKind | None = None if budgets.org is None else budgets.org.period  # type: ignore[assignment]
+    user_kind: PeriodKind = DEFAULT_PERIOD if budgets.user is None else budgets.user.period  # type: ignore[assignment]
+    org_counter, user_counter = counters_lock(
+        organization_id=organization_id,
+        user_id=user_id,
+        org_kind=org_kind,
+        user_kind=user_kind,
+        tz=tz,
+        now=now,
+    )
+    if budgets.org is not None and org_counter is not None:
         max_tokens = _fit_one(
             budget=budgets.org,
             counter=org_counter,
@@ -197,10 +217,6 @@ def _budgets_fit(
             min_tokens=min_tokens,
             prices=prices,
         )
-    user_kind: PeriodKind = DEFAULT_PERIOD if budgets.user is None else budgets.user.period  # type: ignore[assignment]
-    user_counter = counter_lock(
-        organization_id=organization_id, user_id=user_id, kind=user_kind, tz=tz, now=now
-    )
     if budgets.user is not None:
         max_tokens = _fit_one(
             budget=budgets.user,
@@ -211,7 +227,195 @@ def _budgets_fit(
             min_tokens=min_tokens,
             prices=prices,
         )
-    return _BudgetFit(max_tokens=max_tokens, org_counter=org_counter, user_counter=user_counter)
+    return _BudgetFit(
+        max_tokens=max_tokens, org_counter=org_counter, user_counter=user_counter, budgets=budgets
+    )
+
+
+# --- Postgres hot paths: the same writes as the ORM code beside them, in fewer statements ------
+
+_RESERVATION_COLUMNS = (
+    "call_id",
+    "organization_id",
+    "user_id",
+    "model",
+    "upstream_model",
+    "provider",
+    "provider_key_id",
+    "conversation_id",
+    "message_id",
+    "api_token_id",
+    "source",
+    "input_usd_per_mtok",
+    "cached_input_usd_per_mtok",
+    "cache_write_usd_per_mtok",
+    "output_usd_per_mtok",
+    "prompt_tokens_upper",
+    "max_tokens",
+    "reserved_usd",
+    "status",
+    "created_at",
+    "heartbeat_at",
+    "user_counter_id",
+    "org_counter_id",
+)
+_COUNTERS = BudgetCounter._meta.db_table
+_RESERVE_SQL = f"""
+WITH moved AS (
+    UPDATE {_COUNTERS} SET reserved_nusd = reserved_nusd + %(reserved_nusd)s, updated_at = %(now)s
+    WHERE id = ANY(%(counter_ids)s)
+)
+INSERT INTO {Reservation._meta.db_table} ({", ".join(_RESERVATION_COLUMNS)})
+VALUES ({", ".join(f"%({c})s" for c in _RESERVATION_COLUMNS)})
+RETURNING id
+"""  # noqa: S608 - table and column names from model metadata; every value is a bound parameter
+
+
+def _reserve_sql(reservation: Reservation, *, counter_ids: list[int]) -> None:
+    """Hold the reservation on its counters (locked by the caller) and insert it: one statement."""
+    values = {column: getattr(reservation, column) for column in _RESERVATION_COLUMNS}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _RESERVE_SQL,
+            {
+                **values,
+                "reserved_nusd": usd_to_nusd(reservation.reserved_usd),
+                "now": timezone.now(),
+                "counter_ids": counter_ids,
+            },
+        )
+        reservation.pk = cursor.fetchone()[0]
+    reservation._state.adding = False
+    reservation._state.db = connection.alias
+
+
+_RECORD_COLUMNS = (
+    "organization_id",
+    "user_id",
+    "model",
+    "upstream_model",
+    "provider",
+    "provider_key_id",
+    "conversation_id",
+    "message_id",
+    "api_token_id",
+    "source",
+    "call_id",
+    "input_tokens",
+    "cached_input_tokens",
+    "cache_write_tokens",
+    "output_tokens",
+    "reasoning_tokens",
+    "input_usd_per_mtok",
+    "cached_input_usd_per_mtok",
+    "cache_write_usd_per_mtok",
+    "output_usd_per_mtok",
+    "cost_usd",
+    "estimated",
+    "created_at",
+)
+_RESERVATION_LOCK_SQL = f"""
+SELECT id, status, organization_id, user_id, reserved_usd, org_counter_id, user_counter_id
+FROM {Reservation._meta.db_table} WHERE call_id = %s FOR UPDATE
+"""  # noqa: S608 - the table name from model metadata; the value is a bound parameter
+# Write the ledger row, close the reservation onto it, then lock the counters in the order every
+# locker uses (org first: the MATERIALIZED CTE is evaluated, and locks, in its ORDER BY before
+# the UPDATE touches a row) and move them; returns the record's id with each counter's new state.
+_SETTLE_SQL = f"""
+WITH rec AS (
+    INSERT INTO {UsageRecord._meta.db_table} ({", ".join(_RECORD_COLUMNS)})
+    VALUES ({", ".join(f"%({c})s" for c in _RECORD_COLUMNS)})
+    RETURNING id
+), closed AS (
+    UPDATE {Reservation._meta.db_table}
+    SET status = %(status)s, settled_at = %(now)s, usage_record_id = (SELECT id FROM rec)
+    WHERE id = %(reservation_id)s
+), locked AS MATERIALIZED (
+    SELECT id FROM {_COUNTERS} WHERE id = ANY(%(counter_ids)s) ORDER BY scope_key FOR UPDATE
+), moved AS (
+    UPDATE {_COUNTERS} c
+    SET reserved_nusd = c.reserved_nusd + %(reserved_delta)s,
+        spent_nusd = c.spent_nusd + %(spent_delta)s,
+        updated_at = %(now)s
+    FROM locked WHERE c.id = locked.id
+    RETURNING c.id, c.period_end, c.spent_nusd, c.reserved_nusd
+)
+SELECT rec.id, moved.id, moved.period_end, moved.spent_nusd, moved.reserved_nusd
+FROM rec LEFT JOIN moved ON true
+"""  # noqa: S608 - table and column names from model metadata; every value is a bound parameter
+
+
+def _settle_sql(
+    *,
+    admission: Admission,
+    usage: TokenUsage | None,
+    output_text: str,
+    failed_before_output: bool,
+) -> tuple[bool, UsageRecord | None]:
+    """The usual settlement on Postgres, in two statements: (True, record) when done; (False,
+    None) to leave the call to the ORM path (released, already closed, or no reservation),
+    which then runs in the same transaction, under the reservation lock taken here."""
+    with connection.cursor() as cursor:
+        cursor.execute(_RESERVATION_LOCK_SQL, [admission.call_id])
+        row = cursor.fetchone()
+        if row is None:
+            return False, None
+        reservation_id, status, organization_id, user_id, reserved_usd = row[:5]
+        org_counter_id, user_counter_id = row[5:]
+        if status != ReservationStatus.OPEN or (failed_before_output and usage is None):
+            return False, None
+        billed, estimated = _settled_usage(
+            admission=admission, usage=usage, output_text=output_text
+        )
+        record = _record_build(
+            admission=admission,
+            usage=billed,
+            cost=cost_usd(billed, admission.prices),
+            estimated=estimated,
+        )
+        now = timezone.now()
+        counter_ids = [c for c in (org_counter_id, user_counter_id) if c is not None]
+        reserved_delta = -usd_to_nusd(reserved_usd)
+        spent_delta = usd_to_nusd(record.cost_usd)
+        cursor.execute(
+            _SETTLE_SQL,
+            {
+                **{column: getattr(record, column) for column in _RECORD_COLUMNS},
+                "status": ReservationStatus.SETTLED,
+                "now": now,
+                "reservation_id": reservation_id,
+                "counter_ids": counter_ids,
+                "reserved_delta": reserved_delta,
+                "spent_delta": spent_delta,
+            },
+        )
+        rows = cursor.fetchall()
+    record.pk = rows[0][0]
+    record._state.adding = False
+    record._state.db = connection.alias
+    event = None
+    budgets = admission.budgets
+    if budgets is None:
+        budgets = budget_snapshot(
+            budgets_applicable(organization_id=organization_id, user_id=user_id)
+        )
+    for _record_id, counter_id, period_end, spent_nusd, reserved_nusd in rows:
+        if counter_id == user_counter_id and period_end > now:
+            counter = BudgetCounter(
+                pk=counter_id,
+                period_end=period_end,
+                spent_nusd=spent_nusd,
+                reserved_nusd=reserved_nusd,
+            )
+            event = budget_updated_event(counter=counter, limit_usd=budgets.user_limit_usd)
+    if counter_ids:
+        warn = budgets.warn
+        transaction.on_commit(
+            lambda: _after_settle(
+                organization_id=organization_id, user_id=user_id, warn=warn, event=event
+            )
+        )
+    return True, record
 
 
 def admission_output_cap(admission: Admission) -> int:
@@ -260,10 +464,6 @@ def admission_open(
     try:
         provider = ai_model.provider_key.provider
         with transaction.atomic():
-            if not Membership.objects.filter(
-                user_id=user.pk, organization_id=ai_model.organization_id
-            ).exists():
-                raise NotFoundError("Model not found.")
             fit = _budgets_fit(
                 organization_id=ai_model.organization_id,
                 user_id=user.pk,
@@ -274,12 +474,7 @@ def admission_open(
             max_tokens = fit.max_tokens
             reserved = worst_case_cost(prompt_tokens_upper, max_tokens, prices)
             counter_ids = [c.pk for c in (fit.org_counter, fit.user_counter) if c is not None]
-            counters_move(
-                counter_ids=counter_ids,
-                reserved_delta_nusd=usd_to_nusd(reserved),
-                spent_delta_nusd=0,
-            )
-            Reservation.objects.create(
+            reservation = Reservation(
                 call_id=call_id,
                 organization_id=ai_model.organization_id,
                 user_id=user.pk,
@@ -301,6 +496,15 @@ def admission_open(
                 org_counter=fit.org_counter,
                 user_counter=fit.user_counter,
             )
+            if on_postgres():
+                _reserve_sql(reservation, counter_ids=counter_ids)
+            else:
+                counters_move(
+                    counter_ids=counter_ids,
+                    reserved_delta_nusd=usd_to_nusd(reserved),
+                    spent_delta_nusd=0,
+                )
+                reservation.save(force_insert=True)
     except DatabaseError as exc:
         raise _ledger_unavailable(exc) from exc
     return Admission(
@@ -319,6 +523,7 @@ def admission_open(
         conversation_id=conversation_id,
         message_id=message_id,
         api_token_id=api_token_id,
+        budgets=budget_snapshot(fit.budgets),
     )
 
 
@@ -357,14 +562,14 @@ def _settled_usage(
     return usage, False
 
 
-def _record_write(
+def _record_build(
     *,
     admission: Admission,
     usage: TokenUsage,
     cost: Decimal,
     estimated: bool,
 ) -> UsageRecord:
-    record = UsageRecord(
+    return UsageRecord(
         organization_id=admission.organization_id,
         user_id=admission.user_id,
         model=admission.model_id,
@@ -388,6 +593,16 @@ def _record_write(
         cost_usd=cost,
         estimated=estimated,
     )
+
+
+def _record_write(
+    *,
+    admission: Admission,
+    usage: TokenUsage,
+    cost: Decimal,
+    estimated: bool,
+) -> UsageRecord:
+    record = _record_build(admission=admission, usage=usage, cost=cost, estimated=estimated)
     # The call_id is unique: a concurrent settle that got here first makes this insert fail, and
     # the savepoint lets the caller read that row instead.
     with transaction.atomic():
@@ -396,7 +611,11 @@ def _record_write(
 
 
 def _reservation_close(
-    reservation: Reservation | None, *, new_status: str, record: UsageRecord | None
+    reservation: Reservation | None,
+    *,
+    new_status: str,
+    record: UsageRecord | None,
+    budgets: BudgetSnapshot | None = None,
 ) -> None:
     """Close an open reservation (locked by the caller) and move its budget counters, once.
 
@@ -404,6 +623,7 @@ def _reservation_close(
     row lock makes happen exactly once: the hold leaves `reserved`, the charge (the real one,
     even past the limit: an overshoot is recorded, never written off) enters `spent`. After
     commit the member gets `budget.updated`, and the warnings task is queued when a budget warns.
+    `budgets` is admission's snapshot of the member's budget; without it they are read here.
     """
     if reservation is None or reservation.status != ReservationStatus.OPEN:
         return
@@ -416,21 +636,44 @@ def _reservation_close(
     ]
     if not counter_ids:
         return
+    reserved_delta = -usd_to_nusd(reservation.reserved_usd)
+    spent_delta = 0 if record is None else usd_to_nusd(record.cost_usd)
+    counters = counters_lock_ids(counter_ids=counter_ids)
     counters_move(
-        counter_ids=counter_ids,
-        reserved_delta_nusd=-usd_to_nusd(reservation.reserved_usd),
-        spent_delta_nusd=0 if record is None else usd_to_nusd(record.cost_usd),
+        counter_ids=counter_ids, reserved_delta_nusd=reserved_delta, spent_delta_nusd=spent_delta
     )
     organization_id, user_id = reservation.organization_id, reservation.user_id
-    warn = budgets_warn(budgets_applicable(organization_id=organization_id, user_id=user_id))
+    if budgets is None:
+        budgets = budget_snapshot(
+            budgets_applicable(organization_id=organization_id, user_id=user_id)
+        )
+    event = None
+    user_counter = next((c for c in counters if c.pk == reservation.user_counter_id), None)
+    if user_counter is not None and user_counter.period_end > reservation.settled_at:
+        # The frame from the counter as this transaction leaves it (it holds the row lock).
+        user_counter.spent_nusd += spent_delta
+        user_counter.reserved_nusd += reserved_delta
+        event = budget_updated_event(counter=user_counter, limit_usd=budgets.user_limit_usd)
+    warn = budgets.warn
     transaction.on_commit(
-        lambda: _after_settle(organization_id=organization_id, user_id=user_id, warn=warn)
+        lambda: _after_settle(
+            organization_id=organization_id, user_id=user_id, warn=warn, event=event
+        )
     )
 
 
-def _after_settle(*, organization_id: int, user_id: int, warn: bool) -> None:
+def _after_settle(
+    *, organization_id: int, user_id: int, warn: bool, event: BudgetUpdatedEvent | None
+) -> None:
     """Runs after the settlement committed: never raises into the engine's ending."""
-    budget_updated_notify(organization_id=organization_id, user_id=user_id)
+    if event is None:
+        # The call's period has ended meanwhile: the frame shows the current one, read afresh.
+        budget_updated_notify(organization_id=organization_id, user_id=user_id)
+    else:
+        try:
+            budget_updated_dispatch(user_id=user_id, event=event)
+        except Exception:
+            logger.warning("budget.updated for user %s not sent", user_id, exc_info=True)
     if not warn:
         return
     try:
@@ -464,37 +707,127 @@ def admission_settle(
     database is down: the reservation then stays open and the reaper settles it later.
     """
     try:
-        with transaction.atomic():
-            reservation = (
-                Reservation.objects.select_for_update().filter(call_id=admission.call_id).first()
+        try:
+            return _settle(
+                admission=admission,
+                usage=usage,
+                output_text=output_text,
+                failed_before_output=failed_before_output,
+                careful=False,
             )
-            existing = UsageRecord.objects.filter(call_id=admission.call_id).first()
-            if existing is not None:
-                _reservation_close(
-                    reservation, new_status=ReservationStatus.SETTLED, record=existing
-                )
-                return existing
-            if reservation is not None and reservation.status == ReservationStatus.RELEASED:
-                return None
-            if failed_before_output and usage is None:
-                _reservation_close(reservation, new_status=ReservationStatus.RELEASED, record=None)
-                return None
-            billed, estimated = _settled_usage(
-                admission=admission, usage=usage, output_text=output_text
+        except IntegrityError:
+            # The quick path found a ledger row it did not expect (its insert has no savepoint,
+            # so its transaction is rolled back): settle again the careful way.
+            return _settle(
+                admission=admission,
+                usage=usage,
+                output_text=output_text,
+                failed_before_output=failed_before_output,
+                careful=True,
             )
-            try:
-                record = _record_write(
-                    admission=admission,
-                    usage=billed,
-                    cost=cost_usd(billed, admission.prices),
-                    estimated=estimated,
-                )
-            except IntegrityError:
-                record = UsageRecord.objects.get(call_id=admission.call_id)
-            _reservation_close(reservation, new_status=ReservationStatus.SETTLED, record=record)
-            return record
     except DatabaseError as exc:
         raise _ledger_unavailable(exc) from exc
+
+
+def _settle(
+    *,
+    admission: Admission,
+    usage: TokenUsage | None,
+    output_text: str,
+    failed_before_output: bool,
+    careful: bool,
+) -> UsageRecord | None:
+    with transaction.atomic():
+        if not careful:
+            quick = _settle_sql if on_postgres() else _settle_open
+            done, settled = quick(
+                admission=admission,
+                usage=usage,
+                output_text=output_text,
+                failed_before_output=failed_before_output,
+            )
+            if done:
+                return settled
+        return _settle_careful(
+            admission=admission,
+            usage=usage,
+            output_text=output_text,
+            failed_before_output=failed_before_output,
+        )
+
+
+def _settle_open(
+    *,
+    admission: Admission,
+    usage: TokenUsage | None,
+    output_text: str,
+    failed_before_output: bool,
+) -> tuple[bool, UsageRecord | None]:
+    """The usual settlement through the ORM (SQLite): an open reservation, locked here.
+
+    Ledger rows are only ever written together with closing their reservation, under its lock,
+    so an open reservation has none: no lookup and no savepoint. The unique call_id still guards
+    the insert (an IntegrityError rolls back and settles the careful way). (False, None) leaves
+    any other case to `_settle_careful`, in the same transaction.
+    """
+    reservation = Reservation.objects.select_for_update().filter(call_id=admission.call_id).first()
+    if reservation is None or reservation.status != ReservationStatus.OPEN:
+        return False, None
+    if failed_before_output and usage is None:
+        _reservation_close(
+            reservation,
+            new_status=ReservationStatus.RELEASED,
+            record=None,
+            budgets=admission.budgets,
+        )
+        return True, None
+    billed, estimated = _settled_usage(admission=admission, usage=usage, output_text=output_text)
+    record = _record_build(
+        admission=admission,
+        usage=billed,
+        cost=cost_usd(billed, admission.prices),
+        estimated=estimated,
+    )
+    record.save(force_insert=True)
+    _reservation_close(
+        reservation,
+        new_status=ReservationStatus.SETTLED,
+        record=record,
+        budgets=admission.budgets,
+    )
+    return True, record
+
+
+def _settle_careful(
+    *,
+    admission: Admission,
+    usage: TokenUsage | None,
+    output_text: str,
+    failed_before_output: bool,
+) -> UsageRecord | None:
+    """A repeated or concurrent settlement, a released or reaped call, or no reservation."""
+    reservation = Reservation.objects.select_for_update().filter(call_id=admission.call_id).first()
+    existing = UsageRecord.objects.filter(call_id=admission.call_id).first()
+    if existing is not None:
+        _reservation_close(reservation, new_status=ReservationStatus.SETTLED, record=existing)
+        return existing
+    if reservation is not None and reservation.status == ReservationStatus.RELEASED:
+        return None
+    if failed_before_output and usage is None:
+        _reservation_close(reservation, new_status=ReservationStatus.RELEASED, record=None)
+        return None
+    billed, estimated = _settled_usage(admission=admission, usage=usage, output_text=output_text)
+    try:
+        record = _record_write(
+            admission=admission,
+            usage=billed,
+            cost=cost_usd(billed, admission.prices),
+            estimated=estimated,
+        )
+    except IntegrityError:
+        record = UsageRecord.objects.get(call_id=admission.call_id)
+    _reservation_close(reservation, new_status=ReservationStatus.SETTLED, record=record)
+    return record
 
 
 def _admission_from_reservation(reservation: Reservation) -> Admission:

@@ -120,17 +120,7 @@ def api_admit(
     max_tokens = request.max_tokens
     if ai_model.max_output_tokens:
         max_tokens = min(max_tokens, ai_model.max_output_tokens)
-    with transaction.atomic():
-        if principal.max_budget_usd is not None:
-            # Serialises this token's admissions across processes (a no-op lock on SQLite, whose
-            # write transactions are serialised anyway).
-            list(ApiToken.objects.select_for_update().filter(pk=principal.token_id).values("id"))
-            max_tokens = _token_cap_fit(
-                principal=principal,
-                ai_model=ai_model,
-                prompt_tokens_upper=upper,
-                max_tokens=max_tokens,
-            )
+    if principal.max_budget_usd is None:
         admission = admission_open(
             user=user,
             ai_model=ai_model,
@@ -139,6 +129,25 @@ def api_admit(
             source="api",
             api_token_id=principal.token_id,
         )
+    else:
+        with transaction.atomic():
+            # Serialises this token's admissions across processes (a no-op lock on SQLite, whose
+            # write transactions are serialised anyway), until the gate's reservation commits.
+            list(ApiToken.objects.select_for_update().filter(pk=principal.token_id).values("id"))
+            max_tokens = _token_cap_fit(
+                principal=principal,
+                ai_model=ai_model,
+                prompt_tokens_upper=upper,
+                max_tokens=max_tokens,
+            )
+            admission = admission_open(
+                user=user,
+                ai_model=ai_model,
+                prompt_tokens_upper=upper,
+                max_tokens=max_tokens,
+                source="api",
+                api_token_id=principal.token_id,
+            )
     now = time.monotonic()
     key_id = ai_model.provider_key_id
     if now - _key_marked.get(key_id, 0.0) >= KEY_MARK_EVERY:
