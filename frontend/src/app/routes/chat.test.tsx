@@ -1,63 +1,14 @@
-import { act, screen, waitFor, within } from '@testing-library/react';
+import { screen, waitFor, within } from '@testing-library/react';
 import { http, HttpResponse } from 'msw';
 
 import { resetChatStore } from '@/features/chat/stores/chat-store';
 import { useDeltaStore } from '@/features/chat/stores/delta-store';
+import { FakeSocket } from '@/features/chat/testing/fake-socket';
 import type { Message } from '@/features/chat/types/chat';
 import { wsClient } from '@/lib/ws-client';
-import type { SocketLike } from '@/lib/ws-client';
 import { alice, createModel, createProviderKey } from '@/testing/data-generators';
 import { server } from '@/testing/server';
 import { renderRoute } from '@/testing/test-utils';
-
-/** A test double of the browser's WebSocket: records what the app sends, lets a test push frames. */
-class FakeSocket implements SocketLike {
-  static instances: FakeSocket[] = [];
-  readyState = 0;
-  onopen: ((event: Event) => void) | null = null;
-  onclose: ((event: CloseEvent) => void) | null = null;
-  onmessage: ((event: MessageEvent) => void) | null = null;
-  onerror: ((event: Event) => void) | null = null;
-  sent: Array<Record<string, unknown>> = [];
-
-  constructor(readonly url: string) {
-    FakeSocket.instances.push(this);
-  }
-
-  static latest(): FakeSocket {
-    const socket = FakeSocket.instances.at(-1);
-    if (!socket) throw new Error('no socket was opened');
-    return socket;
-  }
-
-  send(data: string): void {
-    this.sent.push(JSON.parse(data) as Record<string, unknown>);
-  }
-
-  close(): void {
-    this.readyState = 3;
-  }
-
-  open(): void {
-    act(() => {
-      this.readyState = 1;
-      this.onopen?.(new Event('open'));
-    });
-  }
-
-  push(frame: object): void {
-    act(() => {
-      this.onmessage?.(new MessageEvent('message', { data: JSON.stringify(frame) }));
-    });
-  }
-
-  drop(code = 1006): void {
-    act(() => {
-      this.readyState = 3;
-      this.onclose?.(new CloseEvent('close', { code }));
-    });
-  }
-}
 
 let seconds = 0;
 function message(fields: Partial<Message> & Pick<Message, 'id' | 'parent_id' | 'role'>): Message {

@@ -42,4 +42,12 @@ export class FakeSocket implements SocketLike {
       this.onmessage?.(new MessageEvent('message', { data: JSON.stringify(frame) }));
     });
   }
+
+  /** The connection breaks (the server went away): the app should reconnect. */
+  drop(code = 1006): void {
+    act(() => {
+      this.readyState = 3;
+      this.onclose?.(new CloseEvent('close', { code }));
+    });
+  }
 }
