@@ -15,10 +15,13 @@ Services call the sync senders through `transaction.on_commit`, never before the
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import os
+from functools import partial
 from typing import Literal, NotRequired, TypedDict
 
-from asgiref.sync import async_to_sync
+from asgiref.sync import SyncToAsync, async_to_sync
 from channels.layers import get_channel_layer
 
 from chat.serializers import ConversationPayload, MessagePayload
@@ -115,8 +118,64 @@ async def _group_send_async(group: str, event: ChatEvent) -> None:
         logger.warning("Dropping %s frame for %s", event["type"], group, exc_info=True)
 
 
+def _server_loop() -> asyncio.AbstractEventLoop | None:
+    """The running event loop of the ASGI server when this thread is one of its sync workers
+    (`sync_to_async` records it, as `async_to_sync` uses it); None anywhere else (Celery, shell,
+    sync tests)."""
+    loop: asyncio.AbstractEventLoop | None = getattr(
+        SyncToAsync.threadlocal, "main_event_loop", None
+    )
+    if loop is None or getattr(SyncToAsync.threadlocal, "main_event_loop_pid", None) != os.getpid():
+        return None
+    if loop.is_closed() or not loop.is_running():
+        return None
+    return loop
+
+
 def _group_send(group: str, event: ChatEvent) -> None:
+    """Send from sync code. In a worker thread of the ASGI server the send is handed to the
+    server's loop without waiting for it: the ORM thread (shared by the whole process) then does
+    not wait for Redis after every commit. Order is kept: sends start in the order they are
+    handed over, and the channel layer publishes in that order."""
+    loop = _server_loop()
+    if loop is not None:
+        try:
+            loop.call_soon_threadsafe(_spawn_send, group, event)
+        except RuntimeError:  # the loop closed meanwhile
+            logger.warning("Dropping %s frame for %s", event["type"], group)
+        return
     async_to_sync(_group_send_async)(group, event)
+
+
+# The last send handed to each loop: every send waits for the one before it, so frames keep the
+# order of their commits whatever the channel layer does with concurrent sends.
+_tails: dict[asyncio.AbstractEventLoop, asyncio.Task[None]] = {}
+
+
+def _spawn_send(group: str, event: ChatEvent) -> None:
+    loop = asyncio.get_running_loop()
+    task = loop.create_task(_send_after(_tails.get(loop), group, event))
+    _tails[loop] = task
+    task.add_done_callback(partial(_forget_tail, loop))
+
+
+async def _send_after(previous: asyncio.Task[None] | None, group: str, event: ChatEvent) -> None:
+    if previous is not None and not previous.done():
+        await asyncio.wait({previous})
+    await _group_send_async(group, event)
+
+
+def _forget_tail(loop: asyncio.AbstractEventLoop, task: asyncio.Task[None]) -> None:
+    if _tails.get(loop) is task:
+        del _tails[loop]
+
+
+async def _after_handed_sends() -> None:
+    """Wait until the sends handed over from sync code so far went out (so a delta never
+    overtakes the `message.created` of its message)."""
+    tail = _tails.get(asyncio.get_running_loop())
+    if tail is not None and not tail.done():
+        await asyncio.wait({tail})
 
 
 def _with_client_id(
@@ -163,6 +222,7 @@ async def message_delta_send(*, conversation_id: int, message_id: int, seq: int,
         "seq": seq,
         "text": text,
     }
+    await _after_handed_sends()
     await _group_send_async(group_name("conversation", conversation_id), event)
 
 
