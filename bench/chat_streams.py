@@ -293,6 +293,19 @@ class Client:
 
 
 async def login(app_url: str, email: str) -> aiohttp.ClientSession:
+    """A session logged in over HTTP. Retried: on a busy shared machine Postgres can briefly run
+    out of connections (each HTTP request runs in a new thread with a connection of its own)."""
+    for attempt in range(5):
+        try:
+            return await _login(app_url, email)
+        except (RuntimeError, aiohttp.ClientError):
+            if attempt == 4:
+                raise
+            await asyncio.sleep(1 + attempt)
+    raise AssertionError("unreachable")
+
+
+async def _login(app_url: str, email: str) -> aiohttp.ClientSession:
     session = aiohttp.ClientSession(
         cookie_jar=aiohttp.CookieJar(unsafe=True),
         connector=aiohttp.TCPConnector(limit=0),
@@ -307,6 +320,7 @@ async def login(app_url: str, email: str) -> aiohttp.ClientSession:
         headers={"X-CSRFToken": csrf, "Origin": app_url, "Referer": f"{app_url}/"},
     ) as response:
         if response.status != 200:
+            await session.close()
             raise RuntimeError(f"login of {email}: {response.status} {await response.text()}")
     return session
 
@@ -365,12 +379,17 @@ async def stored_check(client: Client, app_url: str, stream: Stream) -> None:
         stream.stored_ok = False
         return
     url = f"{app_url}/api/conversations/{stream.conversation_id}/messages/"
-    async with client.session.get(url) as response:
-        data = await response.json()
-        if response.status != 200:
-            stream.stored_ok = False
-            stream.error = stream.error or f"GET messages: {response.status} {data}"
-            return
+    for attempt in range(5):  # see `login` on retries
+        async with client.session.get(url) as response:
+            data = await response.json()
+            status = response.status
+        if status < 500:
+            break
+        await asyncio.sleep(1 + attempt)
+    if status != 200:
+        stream.stored_ok = False
+        stream.error = stream.error or f"GET messages: {status} {data}"
+        return
     items = data["results"] if isinstance(data, dict) else data
     answers = [m for m in items if m["role"] == "assistant"]
     stream.stored_ok = (
@@ -423,7 +442,7 @@ async def run_round(
     )
     clients = [
         Client(session=s)
-        for s in await _bounded([login(app_url, email) for email in emails[:n]], 16)
+        for s in await _bounded([login(app_url, email) for email in emails[:n]], 8)
     ]
     try:
         # Direct to the fake.
