@@ -151,6 +151,13 @@ def admission_context(*, organization_id: int, user_id: int) -> AdmissionContext
             )
             .values_list("organization__time_zone", *(f"applicable__{f}" for f in _BUDGET_FIELDS))
         )
+    return _context_from_rows(organization_id=organization_id, rows=rows)
+
+
+def _context_from_rows(
+    *, organization_id: int, rows: list[tuple[Any, ...]]
+) -> AdmissionContext | None:
+    """Rows of (time_zone, *_BUDGET_FIELDS): None without rows (not a member)."""
     if not rows:
         return None
     by_scope: dict[str, Budget] = {}
@@ -449,6 +456,54 @@ def _counters_lock_sql(
         for row in rows
     )
     return {counter.scope_key: counter for counter in counters}
+
+
+_ADMISSION_READ_SQL = f"""
+SELECT o.time_zone, b.id, b.scope, b.user_id, b.limit_usd, b.period, b.enforcement,
+       b.warn_at_percent, {", ".join(f"c.{column}" for column in _COUNTER_COLUMNS)}
+FROM {Membership._meta.db_table} m
+JOIN {Organization._meta.db_table} o ON o.id = m.organization_id
+LEFT JOIN {Budget._meta.db_table} b ON b.organization_id = o.id
+    AND ((b.scope = 'user' AND b.user_id = %(user)s) OR b.scope IN ('default', 'org'))
+LEFT JOIN {BudgetCounter._meta.db_table} c ON c.organization_id = o.id
+    AND c.scope_key IN ('org', %(user_scope)s)
+    AND c.period_start <= %(now)s AND c.period_end > %(now)s
+WHERE m.user_id = %(user)s AND m.organization_id = %(org)s
+"""  # noqa: S608 - table names from model metadata; every value is a bound parameter
+
+
+def admission_read_sql(
+    *, organization_id: int, user_id: int, now: datetime
+) -> tuple[AdmissionContext, dict[tuple[str, str], BudgetCounter]] | None:
+    """Postgres, no locks: `admission_context` plus the org's and the member's counters whose
+    period contains `now`, keyed by (scope_key, period_key), in one query. For the optimistic
+    admission (`billing.gate`), which re-checks what it read under the counters' locks."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _ADMISSION_READ_SQL,
+            {
+                "user": user_id,
+                "org": organization_id,
+                "user_scope": user_scope_key(user_id),
+                "now": now,
+            },
+        )
+        rows = cursor.fetchall()
+    width = 1 + len(_BUDGET_FIELDS)
+    context = _context_from_rows(
+        organization_id=organization_id, rows=[row[:width] for row in rows]
+    )
+    if context is None:
+        return None
+    counters: dict[tuple[str, str], BudgetCounter] = {}
+    for row in rows:
+        if row[width] is not None:
+            counter = BudgetCounter(
+                organization_id=organization_id,
+                **dict(zip(_COUNTER_COLUMNS, row[width:], strict=True)),
+            )
+            counters[(counter.scope_key, counter.period_key)] = counter
+    return context, counters
 
 
 def counters_lock_ids(*, counter_ids: list[int]) -> list[BudgetCounter]:

@@ -28,9 +28,11 @@ from rest_framework import status
 
 from billing.budgets import (
     DEFAULT_PERIOD,
+    ORG_SCOPE_KEY,
     ApplicableBudgets,
     BudgetSnapshot,
     admission_context,
+    admission_read_sql,
     budget_snapshot,
     budget_updated_dispatch,
     budget_updated_event,
@@ -44,6 +46,7 @@ from billing.budgets import (
     on_postgres,
     org_tz,
     usd_to_nusd,
+    user_scope_key,
 )
 from billing.models import (
     Budget,
@@ -54,7 +57,7 @@ from billing.models import (
     UsageRecord,
     UsageSource,
 )
-from billing.periods import PeriodKind
+from billing.periods import PeriodKind, period_key
 from billing.pricing import (
     UNLIMITED_TOKENS,
     TokenUsage,
@@ -314,33 +317,38 @@ _RECORD_COLUMNS = (
     "estimated",
     "created_at",
 )
-_RESERVATION_LOCK_SQL = f"""
-SELECT id, status, organization_id, user_id, reserved_usd, org_counter_id, user_counter_id
-FROM {Reservation._meta.db_table} WHERE call_id = %s FOR UPDATE
-"""  # noqa: S608 - the table name from model metadata; the value is a bound parameter
-# Write the ledger row, close the reservation onto it, then lock the counters in the order every
-# locker uses (org first: the MATERIALIZED CTE is evaluated, and locks, in its ORDER BY before
-# the UPDATE touches a row) and move them; returns the record's id with each counter's new state.
+# Settle an open reservation in one statement: lock it (only while still open), write the
+# ledger row, close the reservation onto it, then lock its counters in the order every locker
+# uses (org first: a MATERIALIZED CTE locks in its ORDER BY, and a counter row is only reached
+# through it) and move them. No row when the reservation was not open: nothing changed.
 _SETTLE_SQL = f"""
-WITH rec AS (
+WITH res AS MATERIALIZED (
+    SELECT id, reserved_usd, org_counter_id, user_counter_id
+    FROM {Reservation._meta.db_table}
+    WHERE call_id = %(call_id)s AND status = %(open)s
+    FOR UPDATE
+), rec AS (
     INSERT INTO {UsageRecord._meta.db_table} ({", ".join(_RECORD_COLUMNS)})
-    VALUES ({", ".join(f"%({c})s" for c in _RECORD_COLUMNS)})
+    SELECT {", ".join(f"%({c})s" for c in _RECORD_COLUMNS)} FROM res
     RETURNING id
 ), closed AS (
-    UPDATE {Reservation._meta.db_table}
-    SET status = %(status)s, settled_at = %(now)s, usage_record_id = (SELECT id FROM rec)
-    WHERE id = %(reservation_id)s
+    UPDATE {Reservation._meta.db_table} r
+    SET status = %(settled)s, settled_at = %(now)s, usage_record_id = (SELECT id FROM rec)
+    FROM res WHERE r.id = res.id
 ), locked AS MATERIALIZED (
-    SELECT id FROM {_COUNTERS} WHERE id = ANY(%(counter_ids)s) ORDER BY scope_key FOR UPDATE
+    SELECT c.id, (res.reserved_usd * 1000000000)::bigint AS held
+    FROM {_COUNTERS} c JOIN res ON c.id IN (res.org_counter_id, res.user_counter_id)
+    ORDER BY c.scope_key
+    FOR UPDATE OF c
 ), moved AS (
     UPDATE {_COUNTERS} c
-    SET reserved_nusd = c.reserved_nusd + %(reserved_delta)s,
+    SET reserved_nusd = c.reserved_nusd - locked.held,
         spent_nusd = c.spent_nusd + %(spent_delta)s,
         updated_at = %(now)s
     FROM locked WHERE c.id = locked.id
-    RETURNING c.id, c.period_end, c.spent_nusd, c.reserved_nusd
+    RETURNING c.scope_key, c.period_end, c.spent_nusd, c.reserved_nusd
 )
-SELECT rec.id, moved.id, moved.period_end, moved.spent_nusd, moved.reserved_nusd
+SELECT rec.id, moved.scope_key, moved.period_end, moved.spent_nusd, moved.reserved_nusd
 FROM rec LEFT JOIN moved ON true
 """  # noqa: S608 - table and column names from model metadata; every value is a bound parameter
 
@@ -352,64 +360,56 @@ def _settle_sql(
     output_text: str,
     failed_before_output: bool,
 ) -> tuple[bool, UsageRecord | None]:
-    """The usual settlement on Postgres, in two statements: (True, record) when done; (False,
-    None) to leave the call to the ORM path (released, already closed, or no reservation),
-    which then runs in the same transaction, under the reservation lock taken here."""
+    """The usual settlement on Postgres, as one statement outside any transaction (its locks
+    are held for its execution only): (True, record) when done; (False, None) when it changed
+    nothing (no usage to bill, or the reservation is not open) and the ORM paths decide."""
+    if failed_before_output and usage is None:
+        return False, None
+    billed, estimated = _settled_usage(admission=admission, usage=usage, output_text=output_text)
+    record = _record_build(
+        admission=admission,
+        usage=billed,
+        cost=cost_usd(billed, admission.prices),
+        estimated=estimated,
+    )
+    now = timezone.now()
     with connection.cursor() as cursor:
-        cursor.execute(_RESERVATION_LOCK_SQL, [admission.call_id])
-        row = cursor.fetchone()
-        if row is None:
-            return False, None
-        reservation_id, status, organization_id, user_id, reserved_usd = row[:5]
-        org_counter_id, user_counter_id = row[5:]
-        if status != ReservationStatus.OPEN or (failed_before_output and usage is None):
-            return False, None
-        billed, estimated = _settled_usage(
-            admission=admission, usage=usage, output_text=output_text
-        )
-        record = _record_build(
-            admission=admission,
-            usage=billed,
-            cost=cost_usd(billed, admission.prices),
-            estimated=estimated,
-        )
-        now = timezone.now()
-        counter_ids = [c for c in (org_counter_id, user_counter_id) if c is not None]
-        reserved_delta = -usd_to_nusd(reserved_usd)
-        spent_delta = usd_to_nusd(record.cost_usd)
         cursor.execute(
             _SETTLE_SQL,
             {
                 **{column: getattr(record, column) for column in _RECORD_COLUMNS},
-                "status": ReservationStatus.SETTLED,
+                "call_id": admission.call_id,
+                "open": ReservationStatus.OPEN,
+                "settled": ReservationStatus.SETTLED,
                 "now": now,
-                "reservation_id": reservation_id,
-                "counter_ids": counter_ids,
-                "reserved_delta": reserved_delta,
-                "spent_delta": spent_delta,
+                "spent_delta": usd_to_nusd(record.cost_usd),
             },
         )
         rows = cursor.fetchall()
+    if not rows:
+        return False, None
     record.pk = rows[0][0]
     record._state.adding = False
     record._state.db = connection.alias
-    event = None
     budgets = admission.budgets
     if budgets is None:
         budgets = budget_snapshot(
-            budgets_applicable(organization_id=organization_id, user_id=user_id)
+            budgets_applicable(organization_id=admission.organization_id, user_id=admission.user_id)
         )
-    for _record_id, counter_id, period_end, spent_nusd, reserved_nusd in rows:
-        if counter_id == user_counter_id and period_end > now:
+    event = None
+    moved = False
+    for _record_id, scope_key, period_end, spent_nusd, reserved_nusd in rows:
+        if scope_key is None:
+            continue  # no counters (a reservation from before counters existed)
+        moved = True
+        if scope_key == user_scope_key(admission.user_id) and period_end > now:
             counter = BudgetCounter(
-                pk=counter_id,
-                period_end=period_end,
-                spent_nusd=spent_nusd,
-                reserved_nusd=reserved_nusd,
+                period_end=period_end, spent_nusd=spent_nusd, reserved_nusd=reserved_nusd
             )
             event = budget_updated_event(counter=counter, limit_usd=budgets.user_limit_usd)
-    if counter_ids:
+    if moved:
         warn = budgets.warn
+        organization_id, user_id = admission.organization_id, admission.user_id
         transaction.on_commit(
             lambda: _after_settle(
                 organization_id=organization_id, user_id=user_id, warn=warn, event=event
@@ -460,71 +460,179 @@ def admission_open(
     if ai_model.max_output_tokens:
         max_tokens = min(max_tokens, ai_model.max_output_tokens)
     prices = prices_from_model(ai_model=ai_model)
-    call_id = uuid.uuid4().hex
     try:
-        provider = ai_model.provider_key.provider
-        with transaction.atomic():
-            fit = _budgets_fit(
-                organization_id=ai_model.organization_id,
-                user_id=user.pk,
-                prompt_tokens_upper=prompt_tokens_upper,
-                max_tokens=max_tokens,
-                prices=prices,
-            )
-            max_tokens = fit.max_tokens
-            reserved = worst_case_cost(prompt_tokens_upper, max_tokens, prices)
-            counter_ids = [c.pk for c in (fit.org_counter, fit.user_counter) if c is not None]
-            reservation = Reservation(
-                call_id=call_id,
-                organization_id=ai_model.organization_id,
-                user_id=user.pk,
-                model=ai_model.model_id,
-                upstream_model=ai_model.name,
-                provider=provider,
-                provider_key_id=ai_model.provider_key_id,
-                conversation_id=conversation_id,
-                message_id=message_id,
-                api_token_id=api_token_id,
-                source=source,
-                input_usd_per_mtok=prices.input,
-                cached_input_usd_per_mtok=prices.cached_input,
-                cache_write_usd_per_mtok=prices.cache_write,
-                output_usd_per_mtok=prices.output,
-                prompt_tokens_upper=prompt_tokens_upper,
-                max_tokens=max_tokens,
-                reserved_usd=reserved,
-                org_counter=fit.org_counter,
-                user_counter=fit.user_counter,
-            )
-            if on_postgres():
-                _reserve_sql(reservation, counter_ids=counter_ids)
-            else:
-                counters_move(
-                    counter_ids=counter_ids,
-                    reserved_delta_nusd=usd_to_nusd(reserved),
-                    spent_delta_nusd=0,
-                )
-                reservation.save(force_insert=True)
+        reservation = Reservation(
+            call_id=uuid.uuid4().hex,
+            organization_id=ai_model.organization_id,
+            user_id=user.pk,
+            model=ai_model.model_id,
+            upstream_model=ai_model.name,
+            provider=ai_model.provider_key.provider,
+            provider_key_id=ai_model.provider_key_id,
+            conversation_id=conversation_id,
+            message_id=message_id,
+            api_token_id=api_token_id,
+            source=source,
+            input_usd_per_mtok=prices.input,
+            cached_input_usd_per_mtok=prices.cached_input,
+            cache_write_usd_per_mtok=prices.cache_write,
+            output_usd_per_mtok=prices.output,
+            prompt_tokens_upper=prompt_tokens_upper,
+            max_tokens=max_tokens,
+            reserved_usd=worst_case_cost(prompt_tokens_upper, max_tokens, prices),
+        )
+        budgets = None
+        if on_postgres() and max_tokens <= UNLIMITED_TOKENS:
+            budgets = _reserve_quick(reservation)
+        if budgets is None:
+            budgets = _reserve_locked(reservation, prices=prices)
     except DatabaseError as exc:
         raise _ledger_unavailable(exc) from exc
     return Admission(
-        call_id=call_id,
-        organization_id=ai_model.organization_id,
-        user_id=user.pk,
-        model_id=ai_model.model_id,
-        upstream_model=ai_model.name,
-        provider=provider,
+        call_id=reservation.call_id,
+        organization_id=reservation.organization_id,
+        user_id=reservation.user_id,
+        model_id=reservation.model,
+        upstream_model=reservation.upstream_model,
+        provider=reservation.provider,
         provider_key_id=ai_model.provider_key_id,
         prices=prices,
-        max_tokens=max_tokens,
+        max_tokens=int(reservation.max_tokens),
         prompt_tokens_upper=prompt_tokens_upper,
-        reserved_usd=reserved,
+        reserved_usd=reservation.reserved_usd,
         source=source,
         conversation_id=conversation_id,
         message_id=message_id,
         api_token_id=api_token_id,
-        budgets=budget_snapshot(fit.budgets),
+        budgets=budget_snapshot(budgets),
     )
+
+
+def _reserve_locked(reservation: Reservation, *, prices: UnitPrices) -> ApplicableBudgets:
+    """Admission under the counters' locks, held to the end of a transaction: lowers
+    max_tokens to what the budgets hold or refuses, then writes the reservation."""
+    with transaction.atomic():
+        fit = _budgets_fit(
+            organization_id=reservation.organization_id,
+            user_id=reservation.user_id,
+            prompt_tokens_upper=int(reservation.prompt_tokens_upper),
+            max_tokens=int(reservation.max_tokens),
+            prices=prices,
+        )
+        reservation.max_tokens = fit.max_tokens
+        reservation.reserved_usd = worst_case_cost(
+            int(reservation.prompt_tokens_upper), fit.max_tokens, prices
+        )
+        reservation.org_counter = fit.org_counter
+        reservation.user_counter = fit.user_counter
+        counter_ids = [c.pk for c in (fit.org_counter, fit.user_counter) if c is not None]
+        if on_postgres():
+            _reserve_sql(reservation, counter_ids=counter_ids)
+        else:
+            counters_move(
+                counter_ids=counter_ids,
+                reserved_delta_nusd=usd_to_nusd(reservation.reserved_usd),
+                spent_delta_nusd=0,
+            )
+            reservation.save(force_insert=True)
+    return fit.budgets
+
+
+_RESERVE_IF_FITS_SQL = f"""
+WITH locked AS MATERIALIZED (
+    SELECT id, spent_nusd, reserved_nusd FROM {_COUNTERS}
+    WHERE id = ANY(%(counter_ids)s) ORDER BY scope_key FOR UPDATE
+), verdict AS MATERIALIZED (
+    SELECT count(*) = %(counter_count)s AND coalesce(bool_and(CASE id
+        WHEN %(org_counter_id)s THEN %(org_limit)s::bigint IS NULL
+            OR %(org_limit)s::bigint - spent_nusd - reserved_nusd >= %(reserved_nusd)s
+        WHEN %(user_counter_id)s THEN %(user_limit)s::bigint IS NULL
+            OR %(user_limit)s::bigint - spent_nusd - reserved_nusd >= %(reserved_nusd)s
+        END), false) AS fits
+    FROM locked
+), moved AS (
+    UPDATE {_COUNTERS} c SET reserved_nusd = c.reserved_nusd + %(reserved_nusd)s,
+        updated_at = %(now)s
+    FROM locked, verdict WHERE c.id = locked.id AND verdict.fits
+), inserted AS (
+    INSERT INTO {Reservation._meta.db_table} ({", ".join(_RESERVATION_COLUMNS)})
+    SELECT {", ".join(f"%({c})s" for c in _RESERVATION_COLUMNS)} FROM verdict WHERE verdict.fits
+    RETURNING id
+)
+SELECT verdict.fits, (SELECT id FROM inserted) FROM verdict
+"""  # noqa: S608 - table and column names from model metadata; every value is a bound parameter
+
+
+def _reserve_quick(reservation: Reservation) -> ApplicableBudgets | None:
+    """Optimistic admission on Postgres: the reservation as asked for, or None (nothing
+    written) to leave the call to `_reserve_locked`.
+
+    One unlocked read of the budgets and the period's counters; if the full request fits
+    them, one statement locks the counters (org first, like every locker), re-checks the fit
+    against their current values, moves them and inserts the reservation, or changes nothing.
+    Run outside a transaction, that statement is its own: the locks are held for its execution
+    only, never across a round trip to this process. The outcome is the locked path's: it
+    admits unchanged exactly what fits the current counters; anything to lower, refuse or
+    create (a new period's counter, a non-member) goes the locked way.
+    """
+    now = timezone.now()
+    organization_id, user_id = reservation.organization_id, reservation.user_id
+    read = admission_read_sql(organization_id=organization_id, user_id=user_id, now=now)
+    if read is None:
+        return None
+    context, counters = read
+    budgets = context.budgets
+    tz = org_tz(context.time_zone)
+    user_kind: PeriodKind = DEFAULT_PERIOD if budgets.user is None else budgets.user.period  # type: ignore[assignment]
+    user_counter = counters.get((user_scope_key(user_id), period_key(user_kind, now, tz)))
+    org_counter = None
+    if budgets.org is not None:
+        org_kind: PeriodKind = budgets.org.period  # type: ignore[assignment]
+        org_counter = counters.get((ORG_SCOPE_KEY, period_key(org_kind, now, tz)))
+        if org_counter is None:
+            return None
+    if user_counter is None:
+        return None
+    need = usd_to_nusd(reservation.reserved_usd)
+    limits: dict[int, int | None] = {}
+    for budget, counter in ((budgets.org, org_counter), (budgets.user, user_counter)):
+        if counter is None:
+            continue
+        limits[counter.pk] = None
+        if budget is None or budget.limit_usd is None:
+            continue
+        if budget.enforcement == BudgetEnforcement.SOFT:
+            continue
+        limit = usd_to_nusd(budget.limit_usd)
+        if limit - counter.spent_nusd - counter.reserved_nusd < need:
+            return None  # it would be lowered or refused: decided under the locks
+        limits[counter.pk] = limit
+    reservation.org_counter_id = None if org_counter is None else org_counter.pk
+    reservation.user_counter_id = user_counter.pk
+    reservation.created_at = reservation.heartbeat_at = now
+    values = {column: getattr(reservation, column) for column in _RESERVATION_COLUMNS}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _RESERVE_IF_FITS_SQL,
+            {
+                **values,
+                "counter_ids": list(limits),
+                "counter_count": len(limits),
+                "org_counter_id": reservation.org_counter_id,
+                "org_limit": None if org_counter is None else limits[org_counter.pk],
+                "user_counter_id": user_counter.pk,
+                "user_limit": limits[user_counter.pk],
+                "reserved_nusd": need,
+                "now": now,
+            },
+        )
+        fits, reservation_id = cursor.fetchone()
+    if not fits:
+        return None
+    reservation.pk = reservation_id
+    reservation._state.adding = False
+    reservation._state.db = connection.alias
+    return budgets
 
 
 def admission_heartbeat(*, admission: Admission) -> None:
@@ -707,6 +815,18 @@ def admission_settle(
     database is down: the reservation then stays open and the reaper settles it later.
     """
     try:
+        if on_postgres():
+            try:
+                done, settled = _settle_sql(
+                    admission=admission,
+                    usage=usage,
+                    output_text=output_text,
+                    failed_before_output=failed_before_output,
+                )
+            except IntegrityError:
+                done, settled = False, None  # a ledger row exists already: the careful way
+            if done:
+                return settled
         try:
             return _settle(
                 admission=admission,
@@ -739,8 +859,7 @@ def _settle(
 ) -> UsageRecord | None:
     with transaction.atomic():
         if not careful:
-            quick = _settle_sql if on_postgres() else _settle_open
-            done, settled = quick(
+            done, settled = _settle_open(
                 admission=admission,
                 usage=usage,
                 output_text=output_text,
