@@ -11,7 +11,8 @@ socket closes").
 from __future__ import annotations
 
 import logging
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
@@ -33,6 +34,8 @@ from chat.serializers import (
 from core.exceptions import ApplicationError
 
 logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 CLOSE_NOT_AUTHENTICATED = 4401
 # Group events this consumer only forwards (see `ChatConsumer.dispatch`).
@@ -154,19 +157,27 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             )
         return dict(frame.validated_data)
 
-    async def _check_limits(self) -> None:
+    def _limited(self, service: Callable[..., T]) -> Callable[..., Awaitable[T]]:
+        """`service` behind the per-user limits: concurrent generations checked here (the
+        registry belongs to the loop), the message rate in the ORM thread in the same hop as the
+        service (each hop to that shared thread is on the way to the first token)."""
         if registry.count_for_user(self.user_id, kind="chat") >= _max_concurrent():
             raise ApplicationError(
                 "Too many answers are being generated at once; wait for one to finish.",
                 code="rate_limited",
                 status=429,
             )
-        await database_sync_to_async(services.chat_rate_check)(user_id=self.user_id)
+        user_id = self.user_id
+
+        def call(**kwargs: Any) -> T:
+            services.chat_rate_check(user_id=user_id)
+            return service(**kwargs)
+
+        return database_sync_to_async(call)
 
     async def _handle_message_send(self, content: dict[str, Any]) -> None:
         data = self._parse(MessageSendFrame, content)
-        await self._check_limits()
-        prepared, _created = await database_sync_to_async(services.message_send)(
+        prepared, _created = await self._limited(services.message_send)(
             user=self.scope["user"],
             conversation_id=data["conversation_id"],
             parent_id=data.get("parent_id", services.UNSET),
@@ -181,8 +192,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
 
     async def _handle_message_regenerate(self, content: dict[str, Any]) -> None:
         data = self._parse(MessageRegenerateFrame, content)
-        await self._check_limits()
-        prepared = await database_sync_to_async(services.message_regenerate)(
+        prepared = await self._limited(services.message_regenerate)(
             user=self.scope["user"],
             message_id=data["message_id"],
             model=data.get("model"),
