@@ -12,7 +12,8 @@ budget and an org cap so budgets are on, an API token), then measures with aioht
 - non-streaming: end-to-end latency of a whole completion;
 - streaming: time to the first content chunk;
 at concurrency 1 (p50/p99) and 50 (p50/p99 and requests per second), and prints Potluck's own
-`x-potluck-overhead-ms` header beside the measured added latency.
+`x-potluck-overhead-ms` header beside the measured added latency, and the load average before
+and after (the machine is shared: a figure means little without it).
 """
 
 from __future__ import annotations
@@ -176,6 +177,10 @@ def setup(app: LiveApp, fake_base: str) -> tuple[str, str]:
     return token["token"], model["id"]
 
 
+def _load() -> str:
+    return " ".join(f"{value:.2f}" for value in os.getloadavg())
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--requests", type=int, default=300, help="measured requests at c=1")
@@ -208,7 +213,9 @@ def main() -> None:
             db = "postgres" if app.env["DATABASE_URL"].startswith("postgres") else "sqlite"
             redis = "redis" if os.environ.get("REDIS_URL") else "no redis"
             print(f"Potluck {app.url} ({db}, {redis}); fake upstream {fake_root}; budgets on")
+            print(f"load average before: {_load()}", flush=True)
             asyncio.run(measure(app.url, fake_root, token, model, args))
+            print(f"load average after: {_load()} (2 cores: compare runs at a similar load)")
     finally:
         fake.terminate()
         fake.wait(timeout=10)
