@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
@@ -817,12 +818,15 @@ def admission_settle(
     try:
         if on_postgres():
             try:
-                done, settled = _settle_sql(
-                    admission=admission,
-                    usage=usage,
-                    output_text=output_text,
-                    failed_before_output=failed_before_output,
-                )
+                # Inside a caller's transaction a savepoint keeps a failed statement from
+                # breaking it; on its own (the engine) the statement is its own transaction.
+                with transaction.atomic() if connection.in_atomic_block else nullcontext():
+                    done, settled = _settle_sql(
+                        admission=admission,
+                        usage=usage,
+                        output_text=output_text,
+                        failed_before_output=failed_before_output,
+                    )
             except IntegrityError:
                 done, settled = False, None  # a ledger row exists already: the careful way
             if done:

@@ -48,6 +48,7 @@ def _hard(acme: Any, alice: Any, *, user: Any, limit: Decimal, scope: str = "use
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="the Postgres statements")
+@pytest.mark.django_db(transaction=True)  # autocommit, as the engine runs the gate
 def test_it_admits_in_two_statements_and_settles_in_one_on_postgres(
     alice, bob, acme, acme_model, django_assert_num_queries
 ) -> None:
@@ -117,3 +118,34 @@ def test_it_releases_a_call_that_failed_before_output(alice, bob, acme, acme_mod
     reservation = Reservation.objects.get(call_id=admission.call_id)
     assert reservation.status == ReservationStatus.RELEASED
     assert not UsageRecord.objects.filter(call_id=admission.call_id).exists()
+
+
+def test_it_settles_onto_a_ledger_row_that_is_there_already(alice, bob, acme, acme_model) -> None:
+    # Not a state the gate makes; the unique call_id sends the quick path to the careful one.
+    _hard(acme, alice, user=bob, limit=Decimal("1"))
+    _open(bob, acme_model)
+    admission = _open(bob, acme_model)
+    existing = UsageRecord.objects.create(
+        organization=acme,
+        user=bob,
+        model="gpt-4o-mini",
+        upstream_model="gpt-4o-mini",
+        provider="openai",
+        source="api",
+        call_id=admission.call_id,
+        input_usd_per_mtok=PRICES.input,
+        output_usd_per_mtok=PRICES.output,
+        cost_usd=Decimal("0.000123"),
+    )
+
+    record = admission_settle(admission=admission, usage=TokenUsage(10, output_tokens=10))
+
+    assert record is not None
+    assert record.pk == existing.pk
+    reservation = Reservation.objects.get(call_id=admission.call_id)
+    assert (reservation.status, reservation.usage_record_id) == (
+        ReservationStatus.SETTLED,
+        existing.pk,
+    )
+    counter = BudgetCounter.objects.get(scope_key=user_scope_key(bob.pk))
+    assert counter.spent_nusd == usd_to_nusd(Decimal("0.000123"))
