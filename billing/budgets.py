@@ -15,6 +15,7 @@ import asyncio
 import json
 import logging
 import os
+import weakref
 import zoneinfo
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -669,10 +670,55 @@ async def _budget_updated_send_async(user_id: int, event: BudgetUpdatedEvent) ->
         logger.warning("budget.updated for user %s not sent", user_id, exc_info=True)
 
 
-def _spawn_send(user_id: int, event: BudgetUpdatedEvent) -> None:
+# At most one `budget.updated` per member per this many seconds from one event loop: a member
+# settling hundreds of calls a second (an API client) gets the newest state at the end of each
+# interval instead of a frame per call. The first frame after a quiet interval goes at once.
+BUDGET_FRAME_INTERVAL = 0.1
+
+
+@dataclass
+class _FrameState:
+    last_sent: dict[int, float]
+    pending: dict[int, BudgetUpdatedEvent]
+
+
+_frame_states: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _FrameState] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _start_send(user_id: int, event: BudgetUpdatedEvent) -> None:
     task = asyncio.ensure_future(_budget_updated_send_async(user_id, event))
     _background.add(task)
     task.add_done_callback(_background.discard)
+
+
+def _spawn_send(user_id: int, event: BudgetUpdatedEvent) -> None:
+    """On the loop: send now, or hold the newest frame for the end of the member's interval."""
+    loop = asyncio.get_running_loop()
+    state = _frame_states.get(loop)
+    if state is None:
+        state = _frame_states[loop] = _FrameState(last_sent={}, pending={})
+    if user_id in state.pending:
+        state.pending[user_id] = event  # the scheduled send carries the newest state
+        return
+    now = loop.time()
+    last = state.last_sent.get(user_id)
+    if last is None or now - last >= BUDGET_FRAME_INTERVAL:
+        if len(state.last_sent) >= 10_000:
+            state.last_sent.clear()
+        state.last_sent[user_id] = now
+        _start_send(user_id, event)
+        return
+    state.pending[user_id] = event
+    loop.call_at(last + BUDGET_FRAME_INTERVAL, _flush_send, state, user_id)
+
+
+def _flush_send(state: _FrameState, user_id: int) -> None:
+    event = state.pending.pop(user_id, None)
+    if event is not None:
+        state.last_sent[user_id] = asyncio.get_running_loop().time()
+        _start_send(user_id, event)
 
 
 def budget_updated_dispatch(*, user_id: int, event: BudgetUpdatedEvent) -> None:
@@ -680,7 +726,8 @@ def budget_updated_dispatch(*, user_id: int, event: BudgetUpdatedEvent) -> None:
 
     From a `sync_to_async` thread of a running loop (the engine's settlement) the send is handed
     to that loop and this returns at once: the settling thread does not wait for the channel
-    layer (the frame is best-effort by contract, and it still goes out after the commit).
+    layer (the frame is best-effort by contract, and it still goes out after the commit); there
+    a member's frames are spaced BUDGET_FRAME_INTERVAL apart, the newest state winning.
     Elsewhere (Celery, management commands, plain sync code) it is sent before returning.
     """
     loop = _main_loop()

@@ -7,17 +7,29 @@ outcomes must be those of the locked path, which these tests compare on both dat
 
 from __future__ import annotations
 
+import asyncio
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
+from asgiref.sync import sync_to_async
+from channels.layers import get_channel_layer
 from django.db import connection
 
-from billing.budgets import budget_set, usd_to_nusd, user_scope_key
+from billing.budgets import (
+    BUDGET_FRAME_INTERVAL,
+    budget_set,
+    budget_updated_dispatch,
+    usd_to_nusd,
+    user_scope_key,
+)
 from billing.gate import Admission, admission_open, admission_settle
 from billing.models import BudgetCounter, BudgetScope, Reservation, ReservationStatus, UsageRecord
 from billing.pricing import TokenUsage, UnitPrices, worst_case_cost
 from core.exceptions import ApplicationError
+
+if TYPE_CHECKING:
+    from chat.events import BudgetUpdatedEvent
 
 PRICES = UnitPrices(input=Decimal("0.15"), output=Decimal("0.60"), cached_input=Decimal("0.075"))
 WORST = worst_case_cost(1000, 500, PRICES)
@@ -149,3 +161,33 @@ def test_it_settles_onto_a_ledger_row_that_is_there_already(alice, bob, acme, ac
     )
     counter = BudgetCounter.objects.get(scope_key=user_scope_key(bob.pk))
     assert counter.spent_nusd == usd_to_nusd(Decimal("0.000123"))
+
+
+def _frame(spent: str) -> BudgetUpdatedEvent:
+    return {
+        "type": "budget.updated",
+        "spent_usd": spent,
+        "limit_usd": None,
+        "remaining_usd": None,
+        "period_end": "2030-01-01T00:00:00Z",
+    }
+
+
+@pytest.mark.asyncio
+async def test_it_spaces_a_members_budget_frames_and_sends_the_newest() -> None:
+    layer = get_channel_layer()
+    assert layer is not None
+    channel = await layer.new_channel()
+    await layer.group_add("user.424242", channel)
+
+    def settle_burst() -> None:  # as settlements do, from the engine's ORM threads
+        for spent in ("0.1", "0.2", "0.3"):
+            budget_updated_dispatch(user_id=424242, event=_frame(spent))
+
+    await sync_to_async(settle_burst, thread_sensitive=False)()
+    first = await asyncio.wait_for(layer.receive(channel), timeout=2)
+    trailing = await asyncio.wait_for(layer.receive(channel), timeout=2)
+    with pytest.raises(TimeoutError):
+        await asyncio.wait_for(layer.receive(channel), timeout=BUDGET_FRAME_INTERVAL * 3)
+
+    assert (first["spent_usd"], trailing["spent_usd"]) == ("0.1", "0.3")
