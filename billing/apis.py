@@ -120,6 +120,14 @@ class UsageMeApi(APIView):
         usage = selectors.usage_for_user(
             user=membership.user, organization=membership.organization, now=timezone.now()
         )
+        # The member's own daily series for the period's chart (the admin summary is org-wide).
+        by_day = selectors.usage_summary(
+            organization=membership.organization,
+            group_by="day",
+            start=usage.period.start,
+            end=usage.period.end,
+            user_id=membership.user.pk,
+        )
         return Response(
             {
                 "period": {
@@ -132,6 +140,7 @@ class UsageMeApi(APIView):
                 "limit_usd": usd(usage.limit_usd),
                 "remaining_usd": usd(usage.remaining_usd),
                 "by_model": [{**row, "cost_usd": usd(row["cost_usd"])} for row in usage.by_model],
+                "by_day": [{**row, "cost_usd": usd(row["cost_usd"])} for row in by_day],  # type: ignore[arg-type]
             }
         )
 

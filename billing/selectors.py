@@ -196,9 +196,12 @@ def usage_summary(
     group_by: GroupBy,
     start: datetime | None = None,
     end: datetime | None = None,
+    user_id: int | None = None,
 ) -> list[dict[str, object]]:
     """Ledger totals grouped by user, model or day (in the org's time zone); one query."""
-    records = usage_records_in_range(organization=organization, start=start, end=end).order_by()
+    records = usage_records_in_range(
+        organization=organization, start=start, end=end, user_id=user_id
+    ).order_by()
     totals = {
         "requests": Count("id"),
         "input_sum": Coalesce(Sum("input_tokens"), 0),

@@ -96,6 +96,12 @@ def test_it_reports_my_spend_in_the_current_month(
             "cost_usd": "0.000323400",
         },
     ]
+    # The member's own daily series for the period (last month's and others' rows left out).
+    assert [(row["day"], row["cost_usd"]) for row in body["by_day"]] == [
+        ("2025-03-02", "0.000123400"),
+        ("2025-03-03", "0.000200000"),
+        ("2025-03-04", "0.500000000"),
+    ]
 
 
 def test_it_uses_the_orgs_time_zone_for_the_period(api_client, frozen, bob) -> None:
@@ -283,8 +289,8 @@ def test_it_reads_my_usage_in_constant_queries(
     for n in range(6):
         make_record(user=bob, created_at=datetime(2025, 3, 2, tzinfo=UTC), model=f"m{n % 3}")
     # session, user, membership, organisation, the applying budget, by-model totals, open
-    # reservations
-    with django_assert_num_queries(7):
+    # reservations, by-day totals
+    with django_assert_num_queries(8):
         assert len(client.get("/api/usage/me/").json()["by_model"]) == 3
 
 
