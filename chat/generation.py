@@ -37,7 +37,13 @@ from django.db import transaction
 
 from accounts.access import membership_get
 from accounts.models import User
-from billing.gate import Admission, admission_heartbeat, admission_open, admission_settle
+from billing.gate import (
+    Admission,
+    admission_heartbeat,
+    admission_open,
+    admission_output_cap,
+    admission_settle,
+)
 from billing.models import UsageRecord
 from billing.pricing import TokenUsage, prompt_tokens_upper_bound
 from chat import events, services
@@ -237,6 +243,31 @@ class _Progress:
     error_message: str = ""
 
 
+class _OutputMeter:
+    """A running count of output tokens, for mid-stream enforcement.
+
+    Deltas are at least one token each; UTF-8 bytes / 4 is a typical token size and rarely an
+    over-count, so an honest provider is never cut short; cumulative usage reports (Anthropic,
+    Gemini) replace the estimate with the provider's own count when they arrive.
+    """
+
+    def __init__(self) -> None:
+        self.deltas = 0
+        self.text_bytes = 0
+        self.reported = 0
+
+    def add_text(self, text: str) -> None:
+        self.deltas += 1
+        self.text_bytes += len(text.encode("utf-8"))
+
+    def add_usage(self, report: UsageReport) -> None:
+        self.reported = max(self.reported, report.output_tokens)
+
+    @property
+    def tokens(self) -> int:
+        return max(self.deltas, self.text_bytes // 4, self.reported)
+
+
 async def _stream(
     request: GenerationRequest,
     admission: Admission,
@@ -250,16 +281,31 @@ async def _stream(
             raise asyncio.CancelledError
         await sink.on_admitted(admission)
         stream = stream_chat(config, _chat_request(request, admission))
+        # Mid-stream enforcement: a provider that ignores max_tokens is cut off once its output
+        # passes what the reservation covers. The overshoot already streamed is still settled
+        # (charged, estimated when no usage came), never written off.
+        output_cap = admission_output_cap(admission)
+        meter = _OutputMeter()
         try:
             async for event in stream:
                 if isinstance(event, TextDelta):
                     if event.text:
                         progress.parts.append(event.text)
                         await sink.on_text(event.text)
+                        meter.add_text(event.text)
                 elif isinstance(event, UsageReport):
                     progress.usage = event
+                    meter.add_usage(event)
                 elif isinstance(event, Finish):
                     progress.finish = event.reason
+                if meter.tokens > output_cap:
+                    logger.warning(
+                        "generation %s passed its output cap of %d tokens; cut off",
+                        admission.call_id,
+                        output_cap,
+                    )
+                    progress.finish = "length"
+                    break
         finally:
             # Closing the adapter's generator closes the upstream HTTP connection (a stop must
             # stop the provider's meter too).

@@ -194,3 +194,25 @@ async def test_it_streams_as_an_async_iterator(alice, model_for, fake_upstream):
     assert "".join(i for i in items[:-1] if isinstance(i, str)) == "a b c"
     assert result.record is not None
     assert result.record.source == "api"
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+async def test_it_cuts_off_a_provider_that_ignores_max_tokens(
+    provider, alice, model_for, fake_upstream
+):
+    await database_sync_to_async(model_for)(provider)
+    # Asked for at most 8 tokens, the provider streams 200 deltas (a token each) and no usage.
+    fake_upstream.script(provider=provider, deltas=200, delay=0.005, usage=False)
+    prepared = await _send(alice, max_tokens=8)
+    result = await generation.start_chat_reply(prepared)
+    assert result.status == "complete"
+    words = result.text.split()
+    assert 8 < len(words) < 20  # cut just past the cap, far before the 200th delta
+    message = await database_sync_to_async(Message.objects.get)(pk=prepared.assistant_message_id)
+    assert message.content == result.text
+    rows = await database_sync_to_async(_rows)(message.pk)
+    assert len(rows) == 1
+    # The overshoot is recorded, not written off: the row charges more than the 8 tokens asked.
+    assert rows[0].estimated
+    assert rows[0].output_tokens > 8
+    assert await fake_upstream.wait_for_async(lambda f: len(f.disconnects) == 1)
