@@ -36,7 +36,6 @@ import contextlib
 import json
 import logging
 import time
-import uuid
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass
 from functools import partial
@@ -49,7 +48,7 @@ from accounts.token_services import (
     connect_invalidation_signals,
     token_authenticate,
 )
-from billing.gate import Admission
+from billing.gate import Admission, new_call_id
 from billing.pricing import TokenUsage
 from chat.generation import GenerationRequest, GenerationResult, GenerationSink, start_generation
 from chat.openai_services import (
@@ -562,7 +561,7 @@ def connection_is_sqlite() -> bool:
 
 
 def _completion_id() -> str:
-    return f"chatcmpl-{uuid.uuid4().hex}"
+    return f"chatcmpl-{new_call_id()}"
 
 
 async def _whole_answer(
