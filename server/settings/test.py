@@ -28,8 +28,9 @@ if REDIS_URL:
     _prefix = f"potluck-test-{uuid.uuid4().hex[:8]}"
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "prefix": _prefix, "capacity": 1500},
+            # The layer production uses (see base.py), with a key space of its own.
+            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+            "CONFIG": {"hosts": [REDIS_URL], "prefix": _prefix},
         }
     }
     CACHES["default"]["KEY_PREFIX"] = _prefix  # noqa: F405

@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from asgiref.sync import async_to_sync
+from asgiref.sync import async_to_sync, sync_to_async
 from channels.layers import get_channel_layer
 from django.core import mail
 
@@ -253,24 +253,32 @@ def test_it_counts_spend_already_in_the_ledger_when_a_budget_starts(
 
 
 def group_messages(user: User, action: Any) -> list[dict[str, Any]]:
-    """Run `action` and return what the channel layer delivered to the user's group."""
+    """Run `action` and return what the channel layer delivered to the user's group.
+
+    Subscribing, acting and draining happen in one event loop: the Redis pub/sub layer delivers
+    only to subscriptions alive in the loop that made them. The action itself runs back on this
+    thread (thread-sensitive), where the test's transaction lives.
+    """
     layer = get_channel_layer()
     assert layer is not None
-    channel = async_to_sync(layer.new_channel)()
-    async_to_sync(layer.group_add)(f"user.{user.pk}", channel)
-    action()
     received: list[dict[str, Any]] = []
 
-    async def drain() -> None:
+    async def run() -> None:
         import asyncio
 
-        while True:
-            try:
-                received.append(await asyncio.wait_for(layer.receive(channel), timeout=0.3))
-            except TimeoutError:
-                return
+        channel = await layer.new_channel()
+        await layer.group_add(f"user.{user.pk}", channel)
+        try:
+            await sync_to_async(action)()
+            while True:
+                try:
+                    received.append(await asyncio.wait_for(layer.receive(channel), timeout=0.3))
+                except TimeoutError:
+                    return
+        finally:
+            await layer.group_discard(f"user.{user.pk}", channel)
 
-    async_to_sync(drain)()
+    async_to_sync(run)()
     return received
 
 
