@@ -54,8 +54,11 @@ e2e: $(VENV)/.installed spa
 
 test: lint types pytest spa-test e2e
 
+# Benchmarks want Postgres and Redis: set DATABASE_URL and REDIS_URL (see README "Benchmarks").
 bench: install spa
-	$(PY) bench/chat_streams.py
+	$(PY) -m bench.chat_streams --n 1,50,200
+	$(PY) -m bench.gateway_overhead
+	$(PY) bench/budget_race.py
 
 clean:
 	rm -rf $(VENV) frontend/node_modules frontend/dist staticfiles
