@@ -58,7 +58,6 @@ test: lint types pytest spa-test e2e
 bench: install spa
 	$(PY) -m bench.chat_streams --n 1,50,200
 	$(PY) -m bench.gateway_overhead
-	$(PY) bench/budget_race.py
 
 clean:
 	rm -rf $(VENV) frontend/node_modules frontend/dist staticfiles
