@@ -10,6 +10,7 @@ socket closes").
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
@@ -175,9 +176,19 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
 
         return database_sync_to_async(call)
 
+    async def _start(self, start: generation.ReplyStart) -> None:
+        """Start the answer at once; the socket joins the conversation's group meanwhile (its
+        first `message.delta` waits for the join)."""
+        prepared = start.prepared
+        joined = asyncio.ensure_future(
+            self._join(group_name("conversation", prepared.conversation_id))
+        )
+        _ = generation.start_chat_reply(prepared, admitted=start.admitted, ready=joined)
+        await joined
+
     async def _handle_message_send(self, content: dict[str, Any]) -> None:
         data = self._parse(MessageSendFrame, content)
-        prepared, _created = await self._limited(services.message_send)(
+        start = await self._limited(generation.chat_reply_send)(
             user=self.scope["user"],
             conversation_id=data["conversation_id"],
             parent_id=data.get("parent_id", services.UNSET),
@@ -187,12 +198,11 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             max_tokens=data.get("max_tokens"),
             temperature=data.get("temperature"),
         )
-        await self._join(group_name("conversation", prepared.conversation_id))
-        _ = generation.start_chat_reply(prepared)
+        await self._start(start)
 
     async def _handle_message_regenerate(self, content: dict[str, Any]) -> None:
         data = self._parse(MessageRegenerateFrame, content)
-        prepared = await self._limited(services.message_regenerate)(
+        start = await self._limited(generation.chat_reply_regenerate)(
             user=self.scope["user"],
             message_id=data["message_id"],
             model=data.get("model"),
@@ -200,8 +210,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             max_tokens=data.get("max_tokens"),
             temperature=data.get("temperature"),
         )
-        await self._join(group_name("conversation", prepared.conversation_id))
-        _ = generation.start_chat_reply(prepared)
+        await self._start(start)
 
     async def _handle_generation_stop(self, content: dict[str, Any]) -> None:
         data = self._parse(GenerationStopFrame, content)

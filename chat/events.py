@@ -147,16 +147,19 @@ def _group_send(group: str, event: ChatEvent) -> None:
     async_to_sync(_group_send_async)(group, event)
 
 
-# The last send handed to each loop: every send waits for the one before it, so frames keep the
-# order of their commits whatever the channel layer does with concurrent sends.
-_tails: dict[asyncio.AbstractEventLoop, asyncio.Task[None]] = {}
+# The last send handed to each loop, per group: every send waits for the one before it to the
+# same group, so a group's frames keep the order of their commits whatever the channel layer does
+# with concurrent sends. Groups do not wait for each other: under load, one long chain would
+# hold up every socket's deltas behind every other member's lifecycle frames.
+_tails: dict[tuple[asyncio.AbstractEventLoop, str], asyncio.Task[None]] = {}
 
 
 def _spawn_send(group: str, event: ChatEvent) -> None:
     loop = asyncio.get_running_loop()
-    task = loop.create_task(_send_after(_tails.get(loop), group, event))
-    _tails[loop] = task
-    task.add_done_callback(partial(_forget_tail, loop))
+    key = (loop, group)
+    task = loop.create_task(_send_after(_tails.get(key), group, event))
+    _tails[key] = task
+    task.add_done_callback(partial(_forget_tail, key))
 
 
 async def _send_after(previous: asyncio.Task[None] | None, group: str, event: ChatEvent) -> None:
@@ -165,17 +168,22 @@ async def _send_after(previous: asyncio.Task[None] | None, group: str, event: Ch
     await _group_send_async(group, event)
 
 
-def _forget_tail(loop: asyncio.AbstractEventLoop, task: asyncio.Task[None]) -> None:
-    if _tails.get(loop) is task:
-        del _tails[loop]
+def _forget_tail(key: tuple[asyncio.AbstractEventLoop, str], task: asyncio.Task[None]) -> None:
+    if _tails.get(key) is task:
+        del _tails[key]
 
 
-async def _after_handed_sends() -> None:
-    """Wait until the sends handed over from sync code so far went out (so a delta never
-    overtakes the `message.created` of its message)."""
-    tail = _tails.get(asyncio.get_running_loop())
-    if tail is not None and not tail.done():
-        await asyncio.wait({tail})
+async def _after_handed_sends(group: str | None = None) -> None:
+    """Wait until the sends handed over from sync code so far went out: to `group`, or to every
+    group when None (so a delta never overtakes the `message.created` of its message)."""
+    loop = asyncio.get_running_loop()
+    if group is not None:
+        tail = _tails.get((loop, group))
+        tails = {tail} if tail is not None and not tail.done() else set()
+    else:
+        tails = {t for (owner, _), t in _tails.items() if owner is loop and not t.done()}
+    if tails:
+        await asyncio.wait(tails)
 
 
 def _with_client_id(
@@ -214,15 +222,20 @@ def message_created_send(
     _group_send(group_name("user", user_id), event)
 
 
-async def message_delta_send(*, conversation_id: int, message_id: int, seq: int, text: str) -> None:
-    """Async: deltas are sent from the generation engine's event loop and touch no database."""
+async def message_delta_send(
+    *, conversation_id: int, message_id: int, seq: int, text: str, user_id: int | None = None
+) -> None:
+    """Async: deltas are sent from the generation engine's event loop and touch no database.
+
+    `user_id` (the conversation's owner, whose group carries the message's `message.created`):
+    wait only for the frames handed over to that group; without it, for every group's."""
     event: MessageDeltaEvent = {
         "type": "message.delta",
         "message_id": message_id,
         "seq": seq,
         "text": text,
     }
-    await _after_handed_sends()
+    await _after_handed_sends(None if user_id is None else group_name("user", user_id))
     await _group_send_async(group_name("conversation", conversation_id), event)
 
 

@@ -47,6 +47,7 @@ from billing.gate import (
 from billing.models import UsageRecord
 from billing.pricing import TokenUsage, prompt_tokens_upper_bound
 from chat import events, services
+from chat.models import AIModel
 from chat.provider_selectors import aimodel_get_for_use, provider_config_for
 from chat.provider_services import provider_key_mark_used
 from chat.providers import (
@@ -104,6 +105,11 @@ class GenerationRequest:
     # they are independent short transactions, so a high-concurrency caller (the /v1 gateway on
     # Postgres) need not queue behind every other request's database work.
     parallel_orm: bool = False
+    # Admitted already (the chat socket admits in the transaction that stores the messages, see
+    # `chat_reply_send`): the admission and provider config, or the gate's refusal.
+    admitted: tuple[Admission, ProviderConfig] | ApplicationError | None = field(
+        default=None, compare=False, repr=False
+    )
 
 
 @dataclass(frozen=True)
@@ -188,23 +194,41 @@ def _admit(request: GenerationRequest) -> tuple[Admission, ProviderConfig]:
     user = User.objects.select_related("membership__organization").get(pk=request.user_id)
     org = membership_get(user=user).organization
     ai_model = aimodel_get_for_use(org=org, model_id=request.model_id)
-    config = provider_config_for(ai_model=ai_model)
-    upper = prompt_tokens_upper_bound([t.content for t in request.turns], request.system)
     # One commit (one WAL flush on Postgres) for the reservation and the key's last use: each
     # commit is milliseconds on the way to the first token.
     with transaction.atomic():
-        admission = admission_open(
-            user=user,
-            ai_model=ai_model,
-            prompt_tokens_upper=upper,
-            max_tokens=request.max_tokens,
-            source=request.source,
-            conversation_id=request.conversation_id,
-            message_id=request.message_id,
-            api_token_id=request.api_token_id,
-        )
-        provider_key_mark_used(provider_key_id=ai_model.provider_key_id)
+        return _admit_loaded(request, user=user, ai_model=ai_model)
+
+
+def _admit_loaded(
+    request: GenerationRequest, *, user: User, ai_model: AIModel
+) -> tuple[Admission, ProviderConfig]:
+    """Admission for a user and model the caller loaded (and checked: the model is enabled in
+    the user's org). Call inside a transaction: the reservation and the key's last use share
+    its commit."""
+    config = provider_config_for(ai_model=ai_model)
+    upper = prompt_tokens_upper_bound([t.content for t in request.turns], request.system)
+    admission = admission_open(
+        user=user,
+        ai_model=ai_model,
+        prompt_tokens_upper=upper,
+        max_tokens=request.max_tokens,
+        source=request.source,
+        conversation_id=request.conversation_id,
+        message_id=request.message_id,
+        api_token_id=request.api_token_id,
+    )
+    provider_key_mark_used(provider_key_id=ai_model.provider_key_id)
     return admission, config
+
+
+def _admitted(
+    admitted: tuple[Admission, ProviderConfig] | ApplicationError,
+) -> tuple[Admission, ProviderConfig]:
+    """The admission made before the engine ran, or the gate's refusal raised again."""
+    if isinstance(admitted, ApplicationError):
+        raise admitted
+    return admitted
 
 
 def _chat_request(request: GenerationRequest, admission: Admission) -> ChatRequest:
@@ -345,8 +369,11 @@ async def run_generation(
     sink = sink or GenerationSink()
     _install_shutdown_hook()
     try:
-        admit = request.admit or _admit
-        admission, config = await _shielded(_orm(request, admit)(request))
+        if request.admitted is not None:
+            admission, config = _admitted(request.admitted)
+        else:
+            admit = request.admit or _admit
+            admission, config = await _shielded(_orm(request, admit)(request))
     except ApplicationError as exc:
         result = GenerationResult("failed", "", error_code=exc.code, error_message=exc.message)
         await _finish(sink, result)
@@ -451,9 +478,18 @@ class _DeltaPump:
     """Batches text into `message.delta` frames: the first text goes out at once, then at most
     one frame per DELTA_INTERVAL, so a fast upstream cannot flood the channel layer."""
 
-    def __init__(self, *, conversation_id: int, message_id: int) -> None:
+    def __init__(
+        self,
+        *,
+        conversation_id: int,
+        message_id: int,
+        user_id: int | None = None,
+        ready: Awaitable[Any] | None = None,
+    ) -> None:
         self.conversation_id = conversation_id
         self.message_id = message_id
+        self.user_id = user_id
+        self._ready = ready
         self.seq = 0
         self._pending: list[str] = []
         self._wake = asyncio.Event()
@@ -468,6 +504,10 @@ class _DeltaPump:
         while True:
             await self._wake.wait()
             self._wake.clear()
+            if self._ready is not None:
+                ready, self._ready = self._ready, None
+                with contextlib.suppress(Exception):
+                    await ready
             if self._pending:
                 text = "".join(self._pending)
                 self._pending.clear()
@@ -476,6 +516,7 @@ class _DeltaPump:
                     message_id=self.message_id,
                     seq=self.seq,
                     text=text,
+                    user_id=self.user_id,
                 )
                 self.seq += 1
             if self._closing and not self._pending:
@@ -495,9 +536,21 @@ class _DeltaPump:
 class ChatReplySink(GenerationSink):
     """Streams a generation into a stored assistant message (CONTRACT "WebSocket chat")."""
 
-    def __init__(self, *, conversation_id: int, message_id: int) -> None:
+    def __init__(
+        self,
+        *,
+        conversation_id: int,
+        message_id: int,
+        user_id: int | None = None,
+        streaming_stored: bool = False,
+        ready: Awaitable[Any] | None = None,
+    ) -> None:
         self.conversation_id = conversation_id
         self.message_id = message_id
+        self.user_id = user_id
+        # Status `streaming` was stored with the admission: no save needed on admission.
+        self._streaming_stored = streaming_stored
+        self._ready = ready
         self._parts: list[str] = []
         self._pump: _DeltaPump | None = None
         self._admission: Admission | None = None
@@ -510,8 +563,14 @@ class ChatReplySink(GenerationSink):
         self._admission = admission
         now = time.monotonic()
         self._last_persist = self._last_heartbeat = now
-        self._persist_later("", heartbeat=False)  # status `streaming`
-        self._pump = _DeltaPump(conversation_id=self.conversation_id, message_id=self.message_id)
+        if not self._streaming_stored:
+            self._persist_later("", heartbeat=False)  # status `streaming`
+        self._pump = _DeltaPump(
+            conversation_id=self.conversation_id,
+            message_id=self.message_id,
+            user_id=self.user_id,
+            ready=self._ready,
+        )
 
     async def on_text(self, text: str) -> None:
         self._parts.append(text)
@@ -567,9 +626,26 @@ class ChatReplySink(GenerationSink):
                 _ = start_title(*title)
 
 
-def start_chat_reply(prepared: PreparedReply) -> asyncio.Task[GenerationResult]:
-    """Start the generation of a prepared assistant message (see `services.message_send`)."""
-    request = GenerationRequest(
+class _AdmissionDatabaseError(Exception):
+    """The ledger could not be written while admitting inside a send's transaction."""
+
+
+@dataclass(frozen=True)
+class ReplyStart:
+    """A stored user turn and pending answer (`services.message_send`/`message_regenerate`),
+    with the answer's call admitted in the same transaction: the admission and provider config,
+    the gate's refusal, or None when admission is left to the engine."""
+
+    prepared: PreparedReply
+    created: bool
+    admitted: tuple[Admission, ProviderConfig] | ApplicationError | None
+
+
+def _reply_request(
+    prepared: PreparedReply,
+    admitted: tuple[Admission, ProviderConfig] | ApplicationError | None = None,
+) -> GenerationRequest:
+    return GenerationRequest(
         user_id=prepared.user_id,
         model_id=prepared.model_id,
         turns=prepared.turns,
@@ -579,9 +655,71 @@ def start_chat_reply(prepared: PreparedReply) -> asyncio.Task[GenerationResult]:
         source="chat",
         conversation_id=prepared.conversation_id,
         message_id=prepared.assistant_message_id,
+        admitted=admitted,
     )
+
+
+def _reply_start(
+    store: Callable[..., Any], *, user: User, kwargs: dict[str, Any]
+) -> tuple[Any, tuple[Admission, ProviderConfig] | ApplicationError | None]:
+    """Run `store` (a send or regenerate service) with the answer's admission as the last step
+    of its transaction: one trip to the ORM thread and one commit before the upstream call.
+
+    A refusal by the gate (budget, price) keeps the stored messages, as when the engine admits:
+    the engine then fails the answer with the gate's code. If the ledger cannot be written, the
+    transaction is rolled back and the messages are stored alone; the engine admits (and fails
+    with `ledger_unavailable`) as it does for every other caller.
+    """
+    outcome: list[tuple[Admission, ProviderConfig] | ApplicationError] = []
+
+    def then(prepared: PreparedReply, ai_model: AIModel) -> None:
+        try:
+            admitted = _admit_loaded(_reply_request(prepared), user=user, ai_model=ai_model)
+        except ApplicationError as exc:
+            if exc.code == "ledger_unavailable":
+                raise _AdmissionDatabaseError from exc
+            outcome.append(exc)
+            return
+        services.message_mark_streaming(message_id=prepared.assistant_message_id)
+        outcome.append(admitted)
+
+    try:
+        stored = store(user=user, then=then, **kwargs)
+    except _AdmissionDatabaseError:
+        return store(user=user, **kwargs), None
+    return stored, outcome[0] if outcome else None
+
+
+def chat_reply_send(*, user: User, **kwargs: Any) -> ReplyStart:
+    """`services.message_send` with the answer admitted in its transaction (ORM thread)."""
+    (prepared, created), admitted = _reply_start(services.message_send, user=user, kwargs=kwargs)
+    return ReplyStart(prepared=prepared, created=created, admitted=admitted)
+
+
+def chat_reply_regenerate(*, user: User, **kwargs: Any) -> ReplyStart:
+    """`services.message_regenerate` with the answer admitted in its transaction."""
+    prepared, admitted = _reply_start(services.message_regenerate, user=user, kwargs=kwargs)
+    return ReplyStart(prepared=prepared, created=False, admitted=admitted)
+
+
+def start_chat_reply(
+    prepared: PreparedReply,
+    *,
+    admitted: tuple[Admission, ProviderConfig] | ApplicationError | None = None,
+    ready: Awaitable[Any] | None = None,
+) -> asyncio.Task[GenerationResult]:
+    """Start the generation of a prepared assistant message (see `services.message_send`).
+
+    `admitted`: the call's admission made with the messages (`chat_reply_send`); the engine
+    admits it otherwise. `ready`: awaited before the first `message.delta` is sent (the socket
+    joining the conversation's group meanwhile)."""
+    request = _reply_request(prepared, admitted)
     sink = ChatReplySink(
-        conversation_id=prepared.conversation_id, message_id=prepared.assistant_message_id
+        conversation_id=prepared.conversation_id,
+        message_id=prepared.assistant_message_id,
+        user_id=prepared.user_id,
+        streaming_stored=isinstance(admitted, tuple),
+        ready=ready,
     )
     return start_generation(request, sink, kind="chat")
 

@@ -7,6 +7,7 @@ them through `database_sync_to_async`.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import partial
@@ -21,12 +22,16 @@ from accounts.access import membership_get
 from accounts.models import Organization
 from chat import events
 from chat.access import conversation_get_for_update, conversation_get_for_user, message_get_for_user
-from chat.models import Conversation, Message, MessageRole, MessageStatus
+from chat.models import AIModel, Conversation, Message, MessageRole, MessageStatus
 from chat.provider_selectors import aimodel_get_for_use
 from chat.selectors import branch_path_to_root, message_latest
 from chat.serializers import conversation_payload, message_payload
 from core.exceptions import ApplicationError
 
+# Called inside a send's or regenerate's transaction, last, with the prepared reply and the model
+# it was validated against: the engine admits the call in the same transaction (one commit and no
+# second trip to the ORM thread on the way to the first token).
+ThenInTransaction = Callable[["PreparedReply", AIModel], None]
 # Marks "the frame had no parent_id key" (follow the latest message), distinct from None (new root).
 UNSET: Any = object()
 # Foreign keys whose objects the caller holds (so they exist): `full_clean` would otherwise spend
@@ -233,6 +238,7 @@ def _prompt_turns(path: list[Message]) -> list[PromptTurn]:
 
 def _prepared(
     *,
+    org: Organization,
     conversation: Conversation,
     assistant: Message,
     path: list[Message],
@@ -240,7 +246,6 @@ def _prepared(
     max_tokens: int | None,
     temperature: float | None,
 ) -> PreparedReply:
-    org = conversation.organization
     return PreparedReply(
         user_id=conversation.user_id,
         organization_id=conversation.organization_id,
@@ -264,6 +269,7 @@ def message_send(
     client_id: str | None = None,
     max_tokens: int | None = None,
     temperature: float | None = None,
+    then: ThenInTransaction | None = None,
 ) -> tuple[PreparedReply, bool]:
     """Store a user message and its pending assistant answer; return what the engine needs and
     whether the conversation was created.
@@ -271,20 +277,22 @@ def message_send(
     Everything is validated before anything is written (model enabled in the caller's org,
     content within the org's limit, the conversation and parent the caller's own), so a refused
     frame stores nothing. Frames go out after commit in order: `conversation.created` (when
-    new), `message.created` for the user message, then for the assistant message.
+    new), `message.created` for the user message, then for the assistant message. `then`, when
+    given, runs last inside the transaction.
     """
     org = membership_get(user=user).organization
-    if conversation_id is not None:
-        # Access first: someone else's conversation is not_found whatever else is wrong.
-        conversation_get_for_user(user=user, conversation_id=conversation_id)
-    model_id = _model_check(org=org, model_id=model)
-    if len(content) > org.max_message_chars:
-        raise _validation_error(
-            f"The message is longer than {org.max_message_chars} characters.",
-            max_message_chars=org.max_message_chars,
-        )
     with transaction.atomic():
         created = conversation_id is None
+        if conversation_id is not None:
+            # Access first: someone else's conversation is not_found whatever else is wrong.
+            conversation = conversation_get_for_update(user=user, conversation_id=conversation_id)
+        ai_model = aimodel_get_for_use(org=org, model_id=model)
+        model_id = ai_model.model_id
+        if len(content) > org.max_message_chars:
+            raise _validation_error(
+                f"The message is longer than {org.max_message_chars} characters.",
+                max_message_chars=org.max_message_chars,
+            )
         if conversation_id is None:
             if parent_id not in (UNSET, None):
                 raise _validation_error("A new conversation has no parent message.")
@@ -304,7 +312,6 @@ def message_send(
             )
             parent: Message | None = None
         else:
-            conversation = conversation_get_for_update(user=user, conversation_id=conversation_id)
             if parent_id is UNSET:
                 parent = message_latest(conversation=conversation)
             elif parent_id is None:
@@ -324,14 +331,17 @@ def message_send(
         )
         # A new first message is the whole branch: no query needed.
         path = [user_message] if parent is None else branch_path_to_root(message=user_message)
-    prepared = _prepared(
-        conversation=conversation,
-        assistant=assistant,
-        path=path,
-        model_id=model_id,
-        max_tokens=max_tokens,
-        temperature=temperature,
-    )
+        prepared = _prepared(
+            org=org,
+            conversation=conversation,
+            assistant=assistant,
+            path=path,
+            model_id=model_id,
+            max_tokens=max_tokens,
+            temperature=temperature,
+        )
+        if then is not None:
+            then(prepared, ai_model)
     return prepared, created
 
 
@@ -343,15 +353,20 @@ def message_regenerate(
     client_id: str | None = None,
     max_tokens: int | None = None,
     temperature: float | None = None,
+    then: ThenInTransaction | None = None,
 ) -> PreparedReply:
-    """A new assistant answer beside `message_id`, under the same user message."""
+    """A new assistant answer beside `message_id`, under the same user message. `then`, when
+    given, runs last inside the transaction (see `message_send`)."""
     original = message_get_for_user(user=user, message_id=message_id)
     if original.role != MessageRole.ASSISTANT or original.parent_id is None:
         raise _validation_error("Only an assistant answer can be regenerated.")
-    conversation = original.conversation
-    model_id = _model_check(org=conversation.organization, model_id=model or original.model)
+    org = original.conversation.organization
+    ai_model = aimodel_get_for_use(org=org, model_id=model or original.model)
+    model_id = ai_model.model_id
     with transaction.atomic():
-        conversation = conversation_get_for_update(user=user, conversation_id=conversation.pk)
+        conversation = conversation_get_for_update(
+            user=user, conversation_id=original.conversation_id
+        )
         parent = Message.objects.get(pk=original.parent_id)
         conversation.model = model_id
         conversation.updated_at = timezone.now()
@@ -360,14 +375,18 @@ def message_regenerate(
             conversation=conversation, parent=parent, model=model_id, client_id=client_id
         )
         path = branch_path_to_root(message=parent)
-    return _prepared(
-        conversation=conversation,
-        assistant=assistant,
-        path=path,
-        model_id=model_id,
-        max_tokens=max_tokens,
-        temperature=temperature,
-    )
+        prepared = _prepared(
+            org=org,
+            conversation=conversation,
+            assistant=assistant,
+            path=path,
+            model_id=model_id,
+            max_tokens=max_tokens,
+            temperature=temperature,
+        )
+        if then is not None:
+            then(prepared, ai_model)
+    return prepared
 
 
 def message_progress_save(*, message_id: int, content: str) -> None:
@@ -376,6 +395,11 @@ def message_progress_save(*, message_id: int, content: str) -> None:
     Message.objects.filter(pk=message_id).update(
         content=content, status=MessageStatus.STREAMING, updated_at=timezone.now()
     )
+
+
+def message_mark_streaming(*, message_id: int) -> None:
+    """The answer's call was admitted: status `streaming` (no frame, like partial saves)."""
+    message_progress_save(message_id=message_id, content="")
 
 
 @dataclass(frozen=True)
