@@ -299,6 +299,10 @@ export const handlers = [
     const all = new URL(request.url).searchParams.get('all') === '1';
     return HttpResponse.json(db.models.filter((model) => all || model.enabled));
   }),
+  // The chat page refetches its lists when a socket reopens, sometimes after a test's own
+  // handlers were reset: answer empty lists instead of failing on an unhandled request.
+  http.get('*/api/conversations/', () => HttpResponse.json([])),
+  http.get('*/api/conversations/:id/messages/', () => HttpResponse.json([])),
   // The chat's budget meter and cost preview read these; tests needing figures override them.
   http.get('*/api/org/', ({ request }) => {
     const gate = requireUser(request);
