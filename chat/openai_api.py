@@ -12,8 +12,9 @@ warm request touches the database only for admission and settlement.
 
 Errors use OpenAI's envelope, `{"error": {"message", "type", "code", "param"}}`, with `type` and
 `code` both the contract's code: 401 not_authenticated, 402 budget_exceeded, 404 not_found (an
-unknown model, or one the token may not use), 400 validation_error, 429 provider_rate_limited,
-503 provider_unavailable / ledger_unavailable, 502 other provider errors.
+unknown model, or one the token may not use), 400 validation_error, 429 rate_limited (more than
+API_MAX_CONCURRENT_PER_TOKEN calls of one token in flight in this process) and
+provider_rate_limited, 503 provider_unavailable / ledger_unavailable, 502 other provider errors.
 
 `x-potluck-overhead-ms` is the time Potluck held the request minus the time spent waiting for
 the provider, in milliseconds with two decimals:
@@ -32,16 +33,18 @@ is settled for what was generated (estimated when the provider had not reported 
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import json
 import logging
 import time
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, Iterator, MutableMapping
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
 from channels.db import database_sync_to_async
+from django.conf import settings
 
 from accounts.token_services import (
     TokenPrincipal,
@@ -513,8 +516,35 @@ async def _watch_disconnect(exchange: _Exchange, task: asyncio.Task[GenerationRe
             return
 
 
+# Calls in flight per token in this process, for Potluck's own concurrency limit (the budget
+# gate bounds money; this bounds a runaway script's load). Per process, like the chat's limit.
+_in_flight: collections.Counter[int] = collections.Counter()
+
+
+@contextlib.contextmanager
+def _concurrency_slot(token_id: int) -> Iterator[None]:
+    limit = int(getattr(settings, "API_MAX_CONCURRENT_PER_TOKEN", 16))
+    if _in_flight[token_id] >= limit:
+        raise ApiError(
+            "rate_limited",
+            f"This token already has {limit} requests in flight; wait for one to finish.",
+        )
+    _in_flight[token_id] += 1
+    try:
+        yield
+    finally:
+        _in_flight[token_id] -= 1
+        if _in_flight[token_id] <= 0:
+            del _in_flight[token_id]
+
+
 async def _chat_completions(exchange: _Exchange) -> None:
     principal = await _authenticate(exchange)
+    with _concurrency_slot(principal.token_id):
+        await _chat_completion_admitted(exchange, principal)
+
+
+async def _chat_completion_admitted(exchange: _Exchange, principal: TokenPrincipal) -> None:
     raw = await exchange.body()
     try:
         body = json.loads(raw)

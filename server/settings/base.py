@@ -260,6 +260,8 @@ EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.cons
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="potluck@localhost")
 
 # --- Potluck ------------------------------------------------------------------------------------
+# /v1 calls one API token may have in flight at once (per web process); past it: 429 rate_limited.
+API_MAX_CONCURRENT_PER_TOKEN = env.int("API_MAX_CONCURRENT_PER_TOKEN", default=16)
 INVITATION_TTL_HOURS = env.int("INVITATION_TTL_HOURS", default=72)
 # The address invitation links point at; by default the host the admin used.
 PUBLIC_URL = env.str("PUBLIC_URL", default="")

@@ -3,6 +3,7 @@ other-org tokens can do nothing; revocation and rights changes reach the cache a
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
@@ -134,3 +135,27 @@ async def test_it_obeys_a_revocation_made_in_another_process(
     )
     redis.Redis.from_url(str(settings.REDIS_URL)).incr(_version_key())
     assert (await models_of(client, created.secret))[0] == 401
+
+
+async def test_it_limits_calls_in_flight_per_token(
+    client: httpx.AsyncClient, bob: User, fake_upstream, settings
+) -> None:
+    settings.API_MAX_CONCURRENT_PER_TOKEN = 1
+    await database_sync_to_async(make_model)(
+        org=bob.membership.organization, base_url=fake_upstream.base_url("openai"), model_id="m"
+    )
+    created = await database_sync_to_async(token_create)(user=bob, name="b")
+    fake_upstream.script(provider="openai", deltas=40, delay=0.05)
+    body = {"model": "m", "messages": [{"role": "user", "content": "hi"}]}
+    first = asyncio.create_task(
+        client.post("/v1/chat/completions", json=body, headers=auth(created.secret))
+    )
+    await fake_upstream.wait_for_async(lambda f: len(f.requests) == 1)
+    second = await client.post("/v1/chat/completions", json=body, headers=auth(created.secret))
+    assert second.status_code == 429
+    assert second.json()["error"]["code"] == "rate_limited"
+    assert (await first).status_code == 200
+    # The slot is free again once the first call is answered.
+    fake_upstream.script(provider="openai", deltas=2)
+    third = await client.post("/v1/chat/completions", json=body, headers=auth(created.secret))
+    assert third.status_code == 200
