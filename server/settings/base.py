@@ -262,6 +262,9 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="potluck@localhost")
 # --- Potluck ------------------------------------------------------------------------------------
 # /v1 calls one API token may have in flight at once (per web process); past it: 429 rate_limited.
 API_MAX_CONCURRENT_PER_TOKEN = env.int("API_MAX_CONCURRENT_PER_TOKEN", default=16)
+# Chat generations one member may run at once (per web process), and messages per minute.
+CHAT_MAX_CONCURRENT_GENERATIONS = env.int("CHAT_MAX_CONCURRENT_GENERATIONS", default=4)
+CHAT_MESSAGES_PER_MINUTE = env.int("CHAT_MESSAGES_PER_MINUTE", default=30)
 INVITATION_TTL_HOURS = env.int("INVITATION_TTL_HOURS", default=72)
 # The address invitation links point at; by default the host the admin used.
 PUBLIC_URL = env.str("PUBLIC_URL", default="")
