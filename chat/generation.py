@@ -672,16 +672,16 @@ def _reply_start(
     """
     outcome: list[tuple[Admission, ProviderConfig] | ApplicationError] = []
 
-    def then(prepared: PreparedReply, ai_model: AIModel) -> None:
+    def then(prepared: PreparedReply, ai_model: AIModel) -> bool:
         try:
             admitted = _admit_loaded(_reply_request(prepared), user=user, ai_model=ai_model)
         except ApplicationError as exc:
             if exc.code == "ledger_unavailable":
                 raise _AdmissionDatabaseError from exc
             outcome.append(exc)
-            return
-        services.message_mark_streaming(message_id=prepared.assistant_message_id)
+            return False
         outcome.append(admitted)
+        return True
 
     try:
         stored = store(user=user, then=then, **kwargs)

@@ -14,7 +14,8 @@ from functools import partial
 from typing import Any
 
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import cache, caches
+from django.core.cache.backends.redis import RedisCache
 from django.db import transaction
 from django.utils import timezone
 
@@ -30,8 +31,10 @@ from core.exceptions import ApplicationError
 
 # Called inside a send's or regenerate's transaction, last, with the prepared reply and the model
 # it was validated against: the engine admits the call in the same transaction (one commit and no
-# second trip to the ORM thread on the way to the first token).
-ThenInTransaction = Callable[["PreparedReply", AIModel], None]
+# second trip to the ORM thread on the way to the first token). It returns whether the call was
+# admitted: the answer is then stored `streaming` (its `message.created` frame still says
+# `pending`, the state it was created in), else it stays `pending` for the engine to fail.
+ThenInTransaction = Callable[["PreparedReply", AIModel], bool]
 # Marks "the frame had no parent_id key" (follow the latest message), distinct from None (new root).
 UNSET: Any = object()
 # Foreign keys whose objects the caller holds (so they exist): `full_clean` would otherwise spend
@@ -198,27 +201,48 @@ def message_create_user(
 
 
 def message_create_assistant(
-    *, conversation: Conversation, parent: Message, model: str, client_id: str | None = None
+    *,
+    conversation: Conversation,
+    parent: Message,
+    model: str,
+    client_id: str | None = None,
+    stored_status: str = MessageStatus.PENDING,
 ) -> Message:
+    """A pending answer. `stored_status` `streaming`: the row is inserted as streaming (the
+    caller admits the call in this transaction and sets it back to pending if refused); the
+    `message.created` frame says `pending` either way."""
     message = Message(
         conversation=conversation,
         parent=parent,
         role=MessageRole.ASSISTANT,
         content="",
         model=model,
-        status=MessageStatus.PENDING,
+        status=stored_status,
     )
     message.full_clean(exclude=_HELD_FOREIGN_KEYS)
     message.save()
+    payload = message_payload(message)
+    payload["status"] = "pending"
     transaction.on_commit(
         partial(
             events.message_created_send,
             user_id=conversation.user_id,
-            message=message_payload(message),
+            message=payload,
             client_id=client_id,
         )
     )
     return message
+
+
+def _admit_in_transaction(
+    then: ThenInTransaction | None,
+    prepared: PreparedReply,
+    ai_model: AIModel,
+    assistant: Message,
+) -> None:
+    if then is not None and not then(prepared, ai_model):
+        assistant.status = MessageStatus.PENDING
+        Message.objects.filter(pk=assistant.pk).update(status=MessageStatus.PENDING)
 
 
 def _prompt_turns(path: list[Message]) -> list[PromptTurn]:
@@ -327,7 +351,11 @@ def message_send(
             conversation=conversation, parent=parent, content=content, client_id=client_id
         )
         assistant = message_create_assistant(
-            conversation=conversation, parent=user_message, model=model_id, client_id=client_id
+            conversation=conversation,
+            parent=user_message,
+            model=model_id,
+            client_id=client_id,
+            stored_status=MessageStatus.PENDING if then is None else MessageStatus.STREAMING,
         )
         # A new first message is the whole branch: no query needed.
         path = [user_message] if parent is None else branch_path_to_root(message=user_message)
@@ -340,8 +368,7 @@ def message_send(
             max_tokens=max_tokens,
             temperature=temperature,
         )
-        if then is not None:
-            then(prepared, ai_model)
+        _admit_in_transaction(then, prepared, ai_model, assistant)
     return prepared, created
 
 
@@ -372,7 +399,11 @@ def message_regenerate(
         conversation.updated_at = timezone.now()
         conversation.save(update_fields=["model", "updated_at"])
         assistant = message_create_assistant(
-            conversation=conversation, parent=parent, model=model_id, client_id=client_id
+            conversation=conversation,
+            parent=parent,
+            model=model_id,
+            client_id=client_id,
+            stored_status=MessageStatus.PENDING if then is None else MessageStatus.STREAMING,
         )
         path = branch_path_to_root(message=parent)
         prepared = _prepared(
@@ -384,8 +415,7 @@ def message_regenerate(
             max_tokens=max_tokens,
             temperature=temperature,
         )
-        if then is not None:
-            then(prepared, ai_model)
+        _admit_in_transaction(then, prepared, ai_model, assistant)
     return prepared
 
 
@@ -395,11 +425,6 @@ def message_progress_save(*, message_id: int, content: str) -> None:
     Message.objects.filter(pk=message_id).update(
         content=content, status=MessageStatus.STREAMING, updated_at=timezone.now()
     )
-
-
-def message_mark_streaming(*, message_id: int) -> None:
-    """The answer's call was admitted: status `streaming` (no frame, like partial saves)."""
-    message_progress_save(message_id=message_id, content="")
 
 
 @dataclass(frozen=True)
@@ -509,12 +534,23 @@ def chat_rate_check(*, user_id: int) -> None:
     limit = int(getattr(settings, "CHAT_MESSAGES_PER_MINUTE", 30))
     window = int(time.time() // 60)
     key = f"chat-rate:{user_id}:{window}"
-    cache.add(key, 0, timeout=120)
-    try:
-        count = cache.incr(key)
-    except ValueError:  # expired between add and incr
-        cache.set(key, 1, timeout=120)
-        count = 1
+    backend = caches["default"]
+    if isinstance(backend, RedisCache):
+        # One round trip (this is on the way to every answer's first token): create the window's
+        # counter if missing and count, pipelined. Django's add() and incr() take three.
+        redis_key = backend.make_and_validate_key(key)
+        client: Any = backend._cache.get_client(redis_key, write=True)  # type: ignore[attr-defined]
+        pipe = client.pipeline(transaction=False)
+        pipe.set(redis_key, 0, ex=120, nx=True)
+        pipe.incr(redis_key)
+        count = int(pipe.execute()[1])
+    else:
+        cache.add(key, 0, timeout=120)
+        try:
+            count = cache.incr(key)
+        except ValueError:  # expired between add and incr
+            cache.set(key, 1, timeout=120)
+            count = 1
     if count > limit:
         raise ApplicationError(
             f"More than {limit} messages a minute; wait a moment.",
