@@ -97,18 +97,14 @@ class _Metric:
         raise NotImplementedError
 
 
-class Counter(_Metric):
-    """A value that only goes up (until the process restarts)."""
-
-    kind = "counter"
+class _ValueMetric(_Metric):
+    """One number per label set: the storage and exposition Counter and Gauge share."""
 
     def __init__(self, name: str, documentation: str, labelnames: tuple[str, ...] = ()) -> None:
         super().__init__(name, documentation, labelnames)
         self._values: dict[LabelValues, float] = {}
 
-    def inc(self, amount: float = 1.0, **labels: str) -> None:
-        if amount < 0:
-            raise ValueError("A counter cannot go down.")
+    def _add(self, amount: float, labels: dict[str, str]) -> None:
         key = self._key(labels)
         with self._lock:
             self._values[key] = self._values.get(key, 0.0) + amount
@@ -129,42 +125,32 @@ class Counter(_Metric):
             self._values.clear()
 
 
-class Gauge(_Metric):
+class Counter(_ValueMetric):
+    """A value that only goes up (until the process restarts)."""
+
+    kind = "counter"
+
+    def inc(self, amount: float = 1.0, **labels: str) -> None:
+        if amount < 0:
+            raise ValueError("A counter cannot go down.")
+        self._add(amount, labels)
+
+
+class Gauge(_ValueMetric):
     """A value that goes up and down: things in progress."""
 
     kind = "gauge"
 
-    def __init__(self, name: str, documentation: str, labelnames: tuple[str, ...] = ()) -> None:
-        super().__init__(name, documentation, labelnames)
-        self._values: dict[LabelValues, float] = {}
-
     def inc(self, amount: float = 1.0, **labels: str) -> None:
-        key = self._key(labels)
-        with self._lock:
-            self._values[key] = self._values.get(key, 0.0) + amount
+        self._add(amount, labels)
 
     def dec(self, amount: float = 1.0, **labels: str) -> None:
-        self.inc(-amount, **labels)
+        self._add(-amount, labels)
 
     def set(self, value: float, **labels: str) -> None:
         key = self._key(labels)
         with self._lock:
             self._values[key] = value
-
-    def value(self, **labels: str) -> float:
-        with self._lock:
-            return self._values.get(self._key(labels), 0.0)
-
-    def samples(self) -> list[str]:
-        with self._lock:
-            items = sorted(self._values.items())
-        if not items and not self.labelnames:
-            items = [((), 0.0)]
-        return [f"{self.name}{_labels(self.labelnames, k)} {_number(v)}" for k, v in items]
-
-    def reset(self) -> None:
-        with self._lock:
-            self._values.clear()
 
 
 class Histogram(_Metric):
