@@ -55,6 +55,12 @@ _FORWARDED = frozenset(
 )
 
 
+def _membership_load(user: Any) -> None:
+    """Resolve the member and their organisation once, at connect: the frames' services read
+    both from the session's user object, so its first `message.send` needs no query for them."""
+    _ = membership_get(user=user).organization
+
+
 def _max_concurrent() -> int:
     return int(getattr(settings, "CHAT_MAX_CONCURRENT_GENERATIONS", 4))
 
@@ -68,7 +74,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             await self.close(code=CLOSE_NOT_AUTHENTICATED)
             return
         try:
-            await database_sync_to_async(membership_get)(user=user)
+            await database_sync_to_async(_membership_load)(user=user)
         except (ApplicationError, APIException):
             await self.close(code=CLOSE_NOT_AUTHENTICATED)
             return
