@@ -29,11 +29,13 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any, Literal, TypeVar
 
 from channels.db import database_sync_to_async
 from django.db import transaction
+from django.utils import timezone
 
 from accounts.access import membership_get
 from accounts.models import User
@@ -72,6 +74,7 @@ T = TypeVar("T")
 # Module constants read at call time, so tests and the benchmark can tune them.
 DELTA_INTERVAL = 0.04  # seconds: at most ~25 delta frames per second per message
 PERSIST_INTERVAL = 1.0  # seconds between saves of partial content
+KEY_LAST_USED_RESOLUTION = timedelta(seconds=60)  # how stale a provider key's last_used_at may be
 HEARTBEAT_INTERVAL = 30.0  # seconds between reservation heartbeats (the reaper's liveness signal)
 SHUTDOWN_TIMEOUT = 10.0
 TITLE_MAX_TOKENS = 32
@@ -218,7 +221,11 @@ def _admit_loaded(
         message_id=request.message_id,
         api_token_id=request.api_token_id,
     )
-    provider_key_mark_used(provider_key_id=ai_model.provider_key_id)
+    # The key's last use to the minute: one UPDATE (and a row lock shared by every call on the
+    # key, held to the commit) is skipped when the loaded key was marked less than that ago.
+    last_used = ai_model.provider_key.last_used_at
+    if last_used is None or timezone.now() - last_used >= KEY_LAST_USED_RESOLUTION:
+        provider_key_mark_used(provider_key_id=ai_model.provider_key_id)
     return admission, config
 
 

@@ -109,3 +109,23 @@ def test_it_admits_a_regenerated_answer_too(alice: Any, model: Any) -> None:
         sibling.parent_id == Message.objects.get(pk=first.prepared.assistant_message_id).parent_id
     )
     assert Reservation.objects.filter(message_id=sibling.pk).count() == 1
+
+
+def test_it_marks_the_key_used_at_most_once_a_minute(alice: Any, model: Any) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from chat.models import ProviderKey
+
+    _send(alice)
+    marked = ProviderKey.objects.get(pk=model.provider_key_id).last_used_at
+    assert marked is not None
+
+    _send(alice)
+    assert ProviderKey.objects.get(pk=model.provider_key_id).last_used_at == marked
+
+    stale = timezone.now() - timedelta(minutes=2)
+    ProviderKey.objects.filter(pk=model.provider_key_id).update(last_used_at=stale)
+    _send(alice)
+    assert ProviderKey.objects.get(pk=model.provider_key_id).last_used_at > stale
