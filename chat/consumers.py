@@ -10,7 +10,6 @@ socket closes").
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
@@ -183,14 +182,11 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         return database_sync_to_async(call)
 
     async def _start(self, start: generation.ReplyStart) -> None:
-        """Start the answer at once; the socket joins the conversation's group meanwhile (its
-        first `message.delta` waits for the join)."""
+        """Start the answer at once. Its deltas reach this socket through the owner's user group,
+        joined at connect; the conversation's group is joined too, for frames addressed to it."""
         prepared = start.prepared
-        joined = asyncio.ensure_future(
-            self._join(group_name("conversation", prepared.conversation_id))
-        )
-        _ = generation.start_chat_reply(prepared, admitted=start.admitted, ready=joined)
-        await joined
+        _ = generation.start_chat_reply(prepared, admitted=start.admitted)
+        await self._join(group_name("conversation", prepared.conversation_id))
 
     async def _handle_message_send(self, content: dict[str, Any]) -> None:
         data = self._parse(MessageSendFrame, content)

@@ -491,12 +491,10 @@ class _DeltaPump:
         conversation_id: int,
         message_id: int,
         user_id: int | None = None,
-        ready: Awaitable[Any] | None = None,
     ) -> None:
         self.conversation_id = conversation_id
         self.message_id = message_id
         self.user_id = user_id
-        self._ready = ready
         self.seq = 0
         self._pending: list[str] = []
         self._wake = asyncio.Event()
@@ -511,10 +509,6 @@ class _DeltaPump:
         while True:
             await self._wake.wait()
             self._wake.clear()
-            if self._ready is not None:
-                ready, self._ready = self._ready, None
-                with contextlib.suppress(Exception):
-                    await ready
             if self._pending:
                 text = "".join(self._pending)
                 self._pending.clear()
@@ -550,14 +544,12 @@ class ChatReplySink(GenerationSink):
         message_id: int,
         user_id: int | None = None,
         streaming_stored: bool = False,
-        ready: Awaitable[Any] | None = None,
     ) -> None:
         self.conversation_id = conversation_id
         self.message_id = message_id
         self.user_id = user_id
         # Status `streaming` was stored with the admission: no save needed on admission.
         self._streaming_stored = streaming_stored
-        self._ready = ready
         self._parts: list[str] = []
         self._pump: _DeltaPump | None = None
         self._admission: Admission | None = None
@@ -576,7 +568,6 @@ class ChatReplySink(GenerationSink):
             conversation_id=self.conversation_id,
             message_id=self.message_id,
             user_id=self.user_id,
-            ready=self._ready,
         )
 
     async def on_text(self, text: str) -> None:
@@ -713,20 +704,17 @@ def start_chat_reply(
     prepared: PreparedReply,
     *,
     admitted: tuple[Admission, ProviderConfig] | ApplicationError | None = None,
-    ready: Awaitable[Any] | None = None,
 ) -> asyncio.Task[GenerationResult]:
     """Start the generation of a prepared assistant message (see `services.message_send`).
 
     `admitted`: the call's admission made with the messages (`chat_reply_send`); the engine
-    admits it otherwise. `ready`: awaited before the first `message.delta` is sent (the socket
-    joining the conversation's group meanwhile)."""
+    admits it otherwise."""
     request = _reply_request(prepared, admitted)
     sink = ChatReplySink(
         conversation_id=prepared.conversation_id,
         message_id=prepared.assistant_message_id,
         user_id=prepared.user_id,
         streaming_stored=isinstance(admitted, tuple),
-        ready=ready,
     )
     return start_generation(request, sink, kind="chat")
 
