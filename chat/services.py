@@ -234,17 +234,6 @@ def message_create_assistant(
     return message
 
 
-def _admit_in_transaction(
-    then: ThenInTransaction | None,
-    prepared: PreparedReply,
-    ai_model: AIModel,
-    assistant: Message,
-) -> None:
-    if then is not None and not then(prepared, ai_model):
-        assistant.status = MessageStatus.PENDING
-        Message.objects.filter(pk=assistant.pk).update(status=MessageStatus.PENDING)
-
-
 def _prompt_turns(path: list[Message]) -> list[PromptTurn]:
     """The branch as provider turns. Empty assistant answers (failed before any output) are
     dropped and consecutive turns of one role merged, because some providers insist on strict
@@ -260,27 +249,43 @@ def _prompt_turns(path: list[Message]) -> list[PromptTurn]:
     return turns
 
 
-def _prepared(
+def _answer_start(
     *,
     org: Organization,
     conversation: Conversation,
-    assistant: Message,
+    parent: Message,
     path: list[Message],
-    model_id: str,
+    ai_model: AIModel,
+    client_id: str | None,
     max_tokens: int | None,
     temperature: float | None,
+    then: ThenInTransaction | None,
 ) -> PreparedReply:
-    return PreparedReply(
+    """Create the assistant answer under `parent` (whose branch is `path`) and what the engine
+    needs for it; `then`, when given, admits the call last inside the caller's transaction (the
+    answer is stored `streaming` for that, and back to `pending` when admission declines)."""
+    assistant = message_create_assistant(
+        conversation=conversation,
+        parent=parent,
+        model=ai_model.model_id,
+        client_id=client_id,
+        stored_status=MessageStatus.PENDING if then is None else MessageStatus.STREAMING,
+    )
+    prepared = PreparedReply(
         user_id=conversation.user_id,
         organization_id=conversation.organization_id,
         conversation_id=conversation.pk,
         assistant_message_id=assistant.pk,
-        model_id=model_id,
+        model_id=ai_model.model_id,
         system=conversation.system_prompt or None,
         turns=_prompt_turns(path),
         max_tokens=max_tokens or org.default_max_tokens,
         temperature=temperature,
     )
+    if then is not None and not then(prepared, ai_model):
+        assistant.status = MessageStatus.PENDING
+        Message.objects.filter(pk=assistant.pk).update(status=MessageStatus.PENDING)
+    return prepared
 
 
 def message_send(
@@ -350,25 +355,19 @@ def message_send(
         user_message = message_create_user(
             conversation=conversation, parent=parent, content=content, client_id=client_id
         )
-        assistant = message_create_assistant(
-            conversation=conversation,
-            parent=user_message,
-            model=model_id,
-            client_id=client_id,
-            stored_status=MessageStatus.PENDING if then is None else MessageStatus.STREAMING,
-        )
         # A new first message is the whole branch: no query needed.
         path = [user_message] if parent is None else branch_path_to_root(message=user_message)
-        prepared = _prepared(
+        prepared = _answer_start(
             org=org,
             conversation=conversation,
-            assistant=assistant,
+            parent=user_message,
             path=path,
-            model_id=model_id,
+            ai_model=ai_model,
+            client_id=client_id,
             max_tokens=max_tokens,
             temperature=temperature,
+            then=then,
         )
-        _admit_in_transaction(then, prepared, ai_model, assistant)
     return prepared, created
 
 
@@ -398,25 +397,17 @@ def message_regenerate(
         conversation.model = model_id
         conversation.updated_at = timezone.now()
         conversation.save(update_fields=["model", "updated_at"])
-        assistant = message_create_assistant(
-            conversation=conversation,
-            parent=parent,
-            model=model_id,
-            client_id=client_id,
-            stored_status=MessageStatus.PENDING if then is None else MessageStatus.STREAMING,
-        )
-        path = branch_path_to_root(message=parent)
-        prepared = _prepared(
+        return _answer_start(
             org=org,
             conversation=conversation,
-            assistant=assistant,
-            path=path,
-            model_id=model_id,
+            parent=parent,
+            path=branch_path_to_root(message=parent),
+            ai_model=ai_model,
+            client_id=client_id,
             max_tokens=max_tokens,
             temperature=temperature,
+            then=then,
         )
-        _admit_in_transaction(then, prepared, ai_model, assistant)
-    return prepared
 
 
 def message_progress_save(*, message_id: int, content: str) -> None:
