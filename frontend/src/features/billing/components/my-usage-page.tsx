@@ -10,6 +10,7 @@ import { useMyUsage } from '@/features/billing/api/get-my-usage';
 import type { MyUsage } from '@/features/billing/api/get-my-usage';
 import { BarChart } from '@/features/billing/components/bar-chart';
 import { UsageMeter } from '@/features/billing/components/usage-meter';
+import { UsageTotalsTable } from '@/features/billing/components/usage-totals-table';
 import { absMoney, compareMoney, isNegativeMoney } from '@/features/billing/utils/decimal';
 import { errorMessage } from '@/lib/errors';
 import { formatUsd } from '@/utils/money';
@@ -53,38 +54,13 @@ function ByModelTable({ usage }: { usage: MyUsage }) {
   const { t } = useTranslation();
   if (usage.by_model.length === 0) return <p className="muted">{t('billing.myUsage.noUsage')}</p>;
   return (
-    <div className="table-wrap">
-      <table aria-label={t('billing.myUsage.byModel')}>
-        <thead>
-          <tr>
-            <th scope="col">{t('billing.myUsage.model')}</th>
-            <th scope="col" className="num">
-              {t('billing.myUsage.requests')}
-            </th>
-            <th scope="col" className="num hide-narrow">
-              {t('billing.myUsage.inputTokens')}
-            </th>
-            <th scope="col" className="num hide-narrow">
-              {t('billing.myUsage.outputTokens')}
-            </th>
-            <th scope="col" className="num">
-              {t('billing.myUsage.cost')}
-            </th>
-          </tr>
-        </thead>
-        <tbody>
-          {usage.by_model.map((row) => (
-            <tr key={row.model}>
-              <td className="mono">{row.model}</td>
-              <td className="num">{row.requests.toLocaleString()}</td>
-              <td className="num hide-narrow">{row.input_tokens.toLocaleString()}</td>
-              <td className="num hide-narrow">{row.output_tokens.toLocaleString()}</td>
-              <td className="num">{formatUsd(row.cost_usd)}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </div>
+    <UsageTotalsTable
+      label={t('billing.myUsage.byModel')}
+      heading={t('billing.myUsage.model')}
+      rows={usage.by_model}
+      name={(row) => row.model}
+      nameClassName="mono"
+    />
   );
 }
 

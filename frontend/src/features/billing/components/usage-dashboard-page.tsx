@@ -13,49 +13,12 @@ import { RECORDS_PAGE_SIZE, useUsageRecords } from '@/features/billing/api/get-u
 import { useUsageSummary } from '@/features/billing/api/get-usage-summary';
 import type { DateRange, SummaryRow } from '@/features/billing/api/get-usage-summary';
 import { BarChart } from '@/features/billing/components/bar-chart';
+import { UsageTotalsTable } from '@/features/billing/components/usage-totals-table';
 import { daysBetween, exportCsvUrl, monthToDate, rangeProblem } from '@/features/billing/utils/date-range';
 import { sumMoney } from '@/features/billing/utils/decimal';
 import { errorMessage } from '@/lib/errors';
 import { formatDateTime } from '@/utils/format';
 import { formatUsd } from '@/utils/money';
-
-function SummaryTable({ label, rows, name }: { label: string; rows: SummaryRow[]; name: (row: SummaryRow) => string }) {
-  const { t } = useTranslation();
-  return (
-    <div className="table-wrap">
-      <table aria-label={label}>
-        <thead>
-          <tr>
-            <th scope="col">{label}</th>
-            <th scope="col" className="num">
-              {t('billing.usage.requests')}
-            </th>
-            <th scope="col" className="num hide-narrow">
-              {t('billing.usage.inputTokens')}
-            </th>
-            <th scope="col" className="num hide-narrow">
-              {t('billing.usage.outputTokens')}
-            </th>
-            <th scope="col" className="num">
-              {t('billing.usage.cost')}
-            </th>
-          </tr>
-        </thead>
-        <tbody>
-          {rows.map((row) => (
-            <tr key={name(row)}>
-              <td>{name(row)}</td>
-              <td className="num">{row.requests.toLocaleString()}</td>
-              <td className="num hide-narrow">{row.input_tokens.toLocaleString()}</td>
-              <td className="num hide-narrow">{row.output_tokens.toLocaleString()}</td>
-              <td className="num">{formatUsd(row.cost_usd)}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </div>
-  );
-}
 
 function Summaries({ range }: { range: DateRange }) {
   const { t } = useTranslation();
@@ -102,7 +65,7 @@ function Summaries({ range }: { range: DateRange }) {
               hideTitle
               bars={byUser.data.map((row) => ({ key: String(row.user), label: memberName(row), value: row.cost_usd }))}
             />
-            <SummaryTable label={t('billing.usage.member')} rows={byUser.data} name={memberName} />
+            <UsageTotalsTable label={t('billing.usage.member')} heading={t('billing.usage.member')} rows={byUser.data} name={memberName} />
           </div>
         </Card>
         <Card title={t('billing.usage.byModel')}>
@@ -112,7 +75,7 @@ function Summaries({ range }: { range: DateRange }) {
               hideTitle
               bars={byModel.data.map((row) => ({ key: modelName(row), label: modelName(row), value: row.cost_usd }))}
             />
-            <SummaryTable label={t('billing.usage.model')} rows={byModel.data} name={modelName} />
+            <UsageTotalsTable label={t('billing.usage.model')} heading={t('billing.usage.model')} rows={byModel.data} name={modelName} />
           </div>
         </Card>
       </div>
