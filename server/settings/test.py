@@ -29,7 +29,7 @@ if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             # The layer production uses (see base.py), with a key space of its own.
-            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+            "BACKEND": "core.channel_layer.PubSubChannelLayer",
             "CONFIG": {"hosts": [REDIS_URL], "prefix": _prefix},
         }
     }
