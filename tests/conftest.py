@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 from rest_framework.test import APIClient
 
@@ -60,3 +62,15 @@ def login(client: APIClient, user: User) -> APIClient:
     token = client.cookies["csrftoken"].value
     client.credentials(HTTP_X_CSRFTOKEN=token)
     return client
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _close_async_thread_connections(django_db_setup: None) -> Iterator[None]:
+    """Async tests reach the ORM through asgiref's one shared sync thread (thread-sensitive
+    `sync_to_async` outside any `async_to_sync`); its connection outlives the tests and would
+    stop the test database from being dropped. Close it before the database goes."""
+    yield
+    from asgiref.sync import SyncToAsync
+    from django.db import connections
+
+    SyncToAsync.single_thread_executor.submit(connections.close_all).result(timeout=10)
