@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 
 import pytest
@@ -22,6 +23,20 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
         f"potluck: database {db['ENGINE'].rsplit('.', 1)[-1]} ({db.get('HOST') or db['NAME']}),"
         f" channel layer {layer}, celery broker {settings.CELERY_BROKER_URL.split(':')[0]}"
     ]
+
+
+@pytest.fixture
+def redis_url() -> str:
+    """The REDIS_URL of the run. Skipped without one locally; in CI (CI=true) a missing REDIS_URL
+    is a failure, not a skip."""
+    from django.conf import settings
+
+    url = settings.REDIS_URL
+    if not url:
+        if os.environ.get("CI") == "true":
+            pytest.fail("CI must set REDIS_URL: this test needs a real Redis")
+        pytest.skip("REDIS_URL is not set")
+    return str(url)
 
 
 @pytest.fixture

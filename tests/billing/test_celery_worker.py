@@ -15,7 +15,6 @@ from pathlib import Path
 from urllib.parse import urlparse, urlunparse
 
 import pytest
-from django.conf import settings
 
 from billing.gate import admission_open, admission_settle
 from billing.models import UsageDaily
@@ -29,24 +28,19 @@ pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
-def redis_url() -> str:
-    url = settings.REDIS_URL
-    if not url:
-        if os.environ.get("CI") == "true":
-            pytest.fail("CI must set REDIS_URL: the Celery worker test needs a real broker")
-        pytest.skip("REDIS_URL is not set")
+def broker_url(redis_url: str) -> str:
     # A Redis database of its own, so no other run's queued tasks reach this worker.
-    parsed = urlparse(url)
+    parsed = urlparse(redis_url)
     return urlunparse(parsed._replace(path=f"/{random.randint(1, 15)}"))
 
 
 @pytest.fixture
-def celery_processes(redis_url: str, tmp_path: Path) -> Iterator[list[subprocess.Popen[str]]]:
+def celery_processes(broker_url: str, tmp_path: Path) -> Iterator[list[subprocess.Popen[str]]]:
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "server.settings.test",
         "DATABASE_URL": database_url(),
-        "REDIS_URL": redis_url,
+        "REDIS_URL": broker_url,
         "USAGE_ROLLUP_EVERY_SECONDS": "1",
     }
     celery = [sys.executable, "-m", "celery", "-A", "server.celery_app"]

@@ -1,12 +1,9 @@
-"""The Redis pub/sub channel layer (core.channel_layer) against a real Redis.
-
-Skipped without REDIS_URL locally; in CI (CI=true) a missing REDIS_URL is a failure.
-"""
+"""The Redis pub/sub channel layer (core.channel_layer) against a real Redis (the `redis_url`
+fixture: skipped without REDIS_URL locally, a failure in CI)."""
 
 from __future__ import annotations
 
 import asyncio
-import os
 import socket
 import time
 import uuid
@@ -14,21 +11,10 @@ from collections.abc import AsyncIterator
 
 import pytest
 import pytest_asyncio
-from django.conf import settings
 
 from core.channel_layer import PubSubChannelLayer
 
 pytestmark = pytest.mark.services
-
-
-@pytest.fixture
-def redis_url() -> str:
-    url = settings.REDIS_URL
-    if not url:
-        if os.environ.get("CI") == "true":
-            pytest.fail("CI must set REDIS_URL: the channel layer tests need a real Redis")
-        pytest.skip("REDIS_URL is not set")
-    return str(url)
 
 
 @pytest_asyncio.fixture
