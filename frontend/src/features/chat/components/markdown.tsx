@@ -26,6 +26,7 @@ import remarkGfm from 'remark-gfm';
 import remarkMath from 'remark-math';
 
 import { CopyButton } from '@/components/ui/copy-button';
+import { normalizeMath } from '@/features/chat/utils/normalize-math';
 
 /*
  * The heavy part of the chat screen (Markdown, GFM, KaTeX, highlight.js), loaded lazily by
@@ -98,23 +99,6 @@ const components: Components = {
     </a>
   ),
 };
-
-/**
- * Models often write LaTeX as \( … \) and \[ … \]; remark-math reads $ … $ and $$ … $$.
- * Fenced code is left alone.
- */
-export function normalizeMath(text: string): string {
-  return text
-    .split(/(```[\s\S]*?(?:```|$))/)
-    .map((part, index) =>
-      index % 2 === 1
-        ? part
-        : part
-            .replace(/\\\[([\s\S]+?)\\\]/g, (_m, body: string) => `$$${body}$$`)
-            .replace(/\\\(([\s\S]+?)\\\)/g, (_m, body: string) => `$${body}$`),
-    )
-    .join('');
-}
 
 const remarkPlugins = [remarkGfm, remarkMath];
 const rehypePlugins = [[rehypeKatex, { throwOnError: false, strict: 'ignore' }]] as NonNullable<
