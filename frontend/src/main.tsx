@@ -1,8 +1,10 @@
+// The global stylesheet first: feature stylesheets come later in the bundle and refine it.
+import '@/app/styles.css';
+
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 
 import { App } from '@/app/app';
-import '@/app/styles.css';
 import { initI18n } from '@/lib/i18n';
 import { watchSystemTheme } from '@/lib/theme';
 

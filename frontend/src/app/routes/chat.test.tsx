@@ -6,7 +6,7 @@ import { useDeltaStore } from '@/features/chat/stores/delta-store';
 import { FakeSocket } from '@/features/chat/testing/fake-socket';
 import type { Message } from '@/features/chat/types/chat';
 import { wsClient } from '@/lib/ws-client';
-import { alice, createModel, createProviderKey } from '@/testing/data-generators';
+import { alice, bob, createModel, createProviderKey } from '@/testing/data-generators';
 import { server } from '@/testing/server';
 import { renderRoute } from '@/testing/test-utils';
 
@@ -352,5 +352,19 @@ describe('conversation sidebar', () => {
     await waitFor(() =>
       expect(within(sidebar).queryByRole('link', { name: 'Old plans' })).not.toBeInTheDocument(),
     );
+  });
+
+  it('sends an administrator without models to the Models page, and tells a member whom to ask', async () => {
+    const admin = renderRoute('/chat', { as: alice() });
+    expect(await screen.findByText('No models are enabled yet.')).toBeInTheDocument();
+    expect(screen.getByRole('link', { name: 'Enable a model' })).toHaveAttribute('href', '/models');
+    expect(screen.getByRole('combobox', { name: 'Model' })).toHaveTextContent('No models enabled');
+    admin.unmount();
+
+    renderRoute('/chat', { as: bob() });
+    expect(
+      await screen.findByText('No models are enabled yet. Ask an administrator to add one.'),
+    ).toBeInTheDocument();
+    expect(screen.queryByRole('link', { name: 'Enable a model' })).not.toBeInTheDocument();
   });
 });

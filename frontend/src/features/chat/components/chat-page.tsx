@@ -2,6 +2,7 @@ import '@/features/chat/components/chat.css';
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import type { ReactNode } from 'react';
 import { useTranslation } from 'react-i18next';
+import { Link } from 'react-router';
 
 import { Alert } from '@/components/ui/alert';
 import { Spinner } from '@/components/ui/spinner';
@@ -27,7 +28,9 @@ import type { ChatModel, Message } from '@/features/chat/types/chat';
 import { parentKey, visiblePath } from '@/features/chat/utils/branches';
 import type { PathStep } from '@/features/chat/utils/branches';
 import type { PromptTurnInput } from '@/features/chat/utils/worst-case-cost';
+import { useMe } from '@/lib/auth';
 import { ApiError, errorMessage } from '@/lib/errors';
+import { isAdminRole } from '@/types/api';
 
 const MODEL_STORAGE_KEY = 'potluck.chat.model';
 const NO_CHOICES: Record<string, number> = {};
@@ -60,6 +63,19 @@ function chooseModel(models: ChatModel[], picked: string | undefined, path: Path
   const stored = storedModel();
   if (known(stored)) return stored;
   return models[0]?.id ?? '';
+}
+
+/** What the empty chat says: an invitation, or why nothing can be sent yet and who can fix it. */
+function EmptyHint({ noModels }: { noModels: boolean }) {
+  const { t } = useTranslation();
+  const me = useMe();
+  if (!noModels) return <p className="muted">{t('chat.empty')}</p>;
+  if (!isAdminRole(me.data?.role)) return <p className="muted">{t('chat.noModels')}</p>;
+  return (
+    <p className="muted">
+      {t('chat.noModelsAdmin')} <Link to="/models">{t('chat.enableModels')}</Link>
+    </p>
+  );
 }
 
 function PendingBubbles({ items }: { items: { clientId: string; content: string }[] }) {
@@ -204,7 +220,7 @@ export function ChatPage({ conversationId }: { conversationId: number | null }) 
         empty={
           <div className="chat-empty">
             <h2>{t('chat.emptyTitle')}</h2>
-            <p className="muted">{models.data?.length === 0 ? t('chat.noModels') : t('chat.empty')}</p>
+            <EmptyHint noModels={models.data?.length === 0} />
           </div>
         }
       />

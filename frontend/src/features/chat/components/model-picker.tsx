@@ -4,7 +4,7 @@ import { useTranslation } from 'react-i18next';
 import type { ChatModel } from '@/features/chat/types/chat';
 import { formatPricePerMtok } from '@/utils/money';
 
-/** Each option shows the model's input and output price per million tokens. */
+/** Each option shows the model's input and output price per million tokens (the closed picker too). */
 export function ModelPicker({
   models,
   value,
@@ -16,7 +16,6 @@ export function ModelPicker({
 }) {
   const { t } = useTranslation();
   const id = useId();
-  const current = models.find((model) => model.id === value);
   return (
     <div className="model-picker">
       <label htmlFor={id} className="visually-hidden">
@@ -28,9 +27,8 @@ export function ModelPicker({
         value={value}
         onChange={(event) => onChange(event.target.value)}
         disabled={models.length === 0}
-        aria-describedby={current ? `${id}-price` : undefined}
       >
-        {models.length === 0 ? <option value="">{t('chat.noModels')}</option> : null}
+        {models.length === 0 ? <option value="">{t('chat.noModelOption')}</option> : null}
         {models.map((model) => (
           <option key={model.id} value={model.id}>
             {t('chat.modelOption', {
@@ -41,14 +39,6 @@ export function ModelPicker({
           </option>
         ))}
       </select>
-      {current ? (
-        <span id={`${id}-price`} className="model-price muted small">
-          {t('chat.modelPrice', {
-            input: formatPricePerMtok(current.input_usd_per_mtok),
-            output: formatPricePerMtok(current.output_usd_per_mtok),
-          })}
-        </span>
-      ) : null}
     </div>
   );
 }
