@@ -1,6 +1,7 @@
 import { useState } from 'react';
 
 import { Button } from '@/components/ui/button';
+import type { ButtonProps } from '@/components/ui/button';
 
 /** Copies text; falls back to selecting a hidden textarea where the Clipboard API is missing. */
 async function copyText(text: string): Promise<void> {
@@ -23,15 +24,17 @@ export function CopyButton({
   text,
   label,
   copiedLabel,
+  variant = 'secondary',
 }: {
   text: string;
   label: string;
   copiedLabel: string;
+  variant?: ButtonProps['variant'];
 }) {
   const [copied, setCopied] = useState(false);
   return (
     <Button
-      variant="secondary"
+      variant={variant}
       size="sm"
       onClick={() => {
         copyText(text).then(

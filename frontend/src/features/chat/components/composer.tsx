@@ -17,7 +17,7 @@ export function Composer({
   generating: boolean;
   onSend: (content: string) => boolean;
   onStop: () => void;
-  /** Shown next to the Send button (the next message's worst-case cost). */
+  /** Shown under the box (the next message's worst-case cost). */
   hint?: ReactNode;
 }) {
   const { t } = useTranslation();
@@ -68,7 +68,6 @@ export function Composer({
         onChange={(event) => setText(event.target.value)}
         onKeyDown={onKeyDown}
       />
-      {hint}
       {generating ? (
         <Button variant="secondary" onClick={onStop}>
           {t('chat.stop')}
@@ -78,6 +77,8 @@ export function Composer({
           {t('chat.send')}
         </Button>
       )}
+      {/* Always there, so the box neither narrows nor jumps when the hint appears. */}
+      <div className="composer-hint">{hint}</div>
     </form>
   );
 }

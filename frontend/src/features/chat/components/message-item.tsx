@@ -103,7 +103,15 @@ export const MessageItem = memo(function MessageItem({
   const isUser = message.role === 'user';
   return (
     <article
-      className={`message message-${message.role}${message.status === 'failed' ? ' message-failed' : ''}`}
+      className={[
+        'message',
+        `message-${message.role}`,
+        message.status === 'failed' ? 'message-failed' : '',
+        generating && text ? 'message-streaming' : '',
+        editing ? 'message-editing' : '',
+      ]
+        .filter(Boolean)
+        .join(' ')}
       aria-label={isUser ? t('chat.you') : (message.model ?? t('chat.assistant'))}
       data-message-id={message.id}
     >
@@ -146,7 +154,12 @@ export const MessageItem = memo(function MessageItem({
               </Button>
             ) : (
               <>
-                <CopyButton text={message.content} label={t('chat.copy')} copiedLabel={t('chat.copied')} />
+                <CopyButton
+                  text={message.content}
+                  label={t('chat.copy')}
+                  copiedLabel={t('chat.copied')}
+                  variant="ghost"
+                />
                 <Button
                   variant="ghost"
                   size="sm"
