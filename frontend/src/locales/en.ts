@@ -164,6 +164,11 @@ export const en = {
     enableFor: 'Enabled: {{id}}',
     editPrices: 'Edit prices',
     deleteQuestion: 'Delete the model “{{id}}”?',
+    titlesTitle: 'Conversation titles',
+    titleModel: 'Title new conversations with',
+    titleModelHint: 'After the first answer, this model writes a short title for the sidebar (one small extra request per conversation). Off: conversations stay “New conversation” until renamed.',
+    titleModelOff: 'Off',
+    titleModelSaved: 'Saved.',
   },
   billing: {
     periods: { daily: 'Daily', weekly: 'Weekly', monthly: 'Monthly', total: 'Total (never resets)' },

@@ -166,6 +166,11 @@ export const es: Translations = {
     enableFor: 'Activado: {{id}}',
     editPrices: 'Editar precios',
     deleteQuestion: '¿Eliminar el modelo «{{id}}»?',
+    titlesTitle: 'Títulos de las conversaciones',
+    titleModel: 'Titular las conversaciones nuevas con',
+    titleModelHint: 'Tras la primera respuesta, este modelo escribe un título corto para la barra lateral (una pequeña petición más por conversación). Desactivado: las conversaciones se quedan como «Conversación nueva» hasta que se renombran.',
+    titleModelOff: 'Desactivado',
+    titleModelSaved: 'Guardado.',
   },
   billing: {
     periods: { daily: 'Diario', weekly: 'Semanal', monthly: 'Mensual', total: 'Total (no se reinicia)' },

@@ -51,7 +51,7 @@ export type FakeCatalogEntry = {
 
 type Db = {
   setupNeeded: boolean;
-  org: { id: number; name: string };
+  org: { id: number; name: string; title_model: string | null };
   users: FakeUser[];
   sessionUserId: number | null;
   invitations: FakeInvitation[];
@@ -65,7 +65,7 @@ type Db = {
 function emptyDb(): Db {
   return {
     setupNeeded: false,
-    org: { id: 1, name: 'Acme' },
+    org: { id: 1, name: 'Acme', title_model: null },
     users: [],
     sessionUserId: null,
     invitations: [],

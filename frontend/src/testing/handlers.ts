@@ -65,6 +65,13 @@ function requireUser(request: Request, { admin = false } = {}): Gate {
 
 const str = (value: unknown): string => (typeof value === 'string' ? value : '');
 
+const orgJson = () => ({
+  ...db.org,
+  time_zone: 'UTC',
+  default_max_tokens: 4096,
+  max_message_chars: 100_000,
+});
+
 export const handlers = [
   // A browser would store the Set-Cookie; jsdom behind MSW does not, so store it as one would.
   http.get('*/api/auth/csrf/', () => {
@@ -307,13 +314,22 @@ export const handlers = [
   http.get('*/api/org/', ({ request }) => {
     const gate = requireUser(request);
     if ('response' in gate) return gate.response;
-    return HttpResponse.json({
-      ...db.org,
-      time_zone: 'UTC',
-      title_model: null,
-      default_max_tokens: 4096,
-      max_message_chars: 100_000,
-    });
+    return HttpResponse.json(orgJson());
+  }),
+  http.patch('*/api/org/', async ({ request }) => {
+    const gate = requireUser(request, { admin: true });
+    if ('response' in gate) return gate.response;
+    const body = await readBody(request);
+    if ('title_model' in body) {
+      const id = str(body.title_model);
+      if (id && !db.models.some((model) => model.id === id && model.enabled)) {
+        return error(400, 'validation_error', 'Invalid input.', {
+          fields: { title_model: ['Not an enabled model of this organisation.'] },
+        });
+      }
+      db.org.title_model = id || null;
+    }
+    return HttpResponse.json(orgJson());
   }),
   http.get('*/api/usage/me/', ({ request }) => {
     const gate = requireUser(request);

@@ -1,4 +1,4 @@
-import { screen, within } from '@testing-library/react';
+import { screen, waitFor, within } from '@testing-library/react';
 
 import { alice, createModel, createProviderKey } from '@/testing/data-generators';
 import { db } from '@/testing/db';
@@ -76,5 +76,25 @@ describe('models page', () => {
     await user.click(screen.getByRole('button', { name: 'Delete' }));
     await user.click(screen.getByRole('button', { name: 'Yes, delete' }));
     expect(await screen.findByText('No models yet.')).toBeInTheDocument();
+  });
+
+  it('chooses the model that titles new conversations, and turns it off again', async () => {
+    createProviderKey();
+    createModel({ id: 'gpt-4o-mini' });
+    createModel({ id: 'old-model', enabled: false });
+    const { user } = renderRoute('/models', { as: alice() });
+
+    const select = await screen.findByRole('combobox', { name: 'Title new conversations with' });
+    expect(select).toHaveValue('');
+    expect(within(select).queryByRole('option', { name: 'old-model' })).not.toBeInTheDocument();
+
+    await user.selectOptions(select, 'gpt-4o-mini');
+    expect(await screen.findByText('Saved.')).toBeInTheDocument();
+    expect(db.org.title_model).toBe('gpt-4o-mini');
+    expect(select).toHaveValue('gpt-4o-mini');
+
+    await user.selectOptions(select, 'Off');
+    await waitFor(() => expect(select).toHaveValue(''));
+    expect(db.org.title_model).toBeNull();
   });
 });
