@@ -278,6 +278,28 @@ export const en = {
     target: 'Target',
     system: 'system',
     empty: 'Nothing recorded yet.',
+    actions: {
+      org: { created: 'Organization created', updated: 'Organization settings changed' },
+      member: {
+        role_changed: 'Member role changed',
+        deactivated: 'Member deactivated',
+        reactivated: 'Member reactivated',
+      },
+      invitation: {
+        created: 'Invitation sent',
+        accepted: 'Invitation accepted',
+        revoked: 'Invitation revoked',
+      },
+      provider_key: {
+        created: 'Provider key added',
+        updated: 'Provider key changed',
+        rotated: 'Provider key rotated',
+        deleted: 'Provider key deleted',
+      },
+      model: { created: 'Model added', updated: 'Model changed', deleted: 'Model deleted' },
+      budget: { updated: 'Budget changed' },
+      token: { created: 'API token created', revoked: 'API token revoked' },
+    },
   },
   chat: {
     title: 'Chat',

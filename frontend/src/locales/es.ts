@@ -280,6 +280,28 @@ export const es: Translations = {
     target: 'Objeto',
     system: 'sistema',
     empty: 'Todavía no hay registros.',
+    actions: {
+      org: { created: 'Organización creada', updated: 'Ajustes de la organización cambiados' },
+      member: {
+        role_changed: 'Rol de un miembro cambiado',
+        deactivated: 'Miembro desactivado',
+        reactivated: 'Miembro reactivado',
+      },
+      invitation: {
+        created: 'Invitación enviada',
+        accepted: 'Invitación aceptada',
+        revoked: 'Invitación revocada',
+      },
+      provider_key: {
+        created: 'Clave de proveedor añadida',
+        updated: 'Clave de proveedor cambiada',
+        rotated: 'Clave de proveedor rotada',
+        deleted: 'Clave de proveedor eliminada',
+      },
+      model: { created: 'Modelo añadido', updated: 'Modelo cambiado', deleted: 'Modelo eliminado' },
+      budget: { updated: 'Presupuesto cambiado' },
+      token: { created: 'Token de API creado', revoked: 'Token de API revocado' },
+    },
   },
   chat: {
     title: 'Chat',

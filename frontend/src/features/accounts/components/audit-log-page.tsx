@@ -31,7 +31,17 @@ export function AuditLogPage() {
               <tr key={event.id}>
                 <td>{formatDateTime(event.created_at, i18n.language)}</td>
                 <td>{event.actor?.email ?? <span className="muted">{t('audit.system')}</span>}</td>
-                <td className="mono">{event.action}</td>
+                <td>
+                  {/* Known actions in words, with their code under them; unknown ones as codes. */}
+                  {i18n.exists(`audit.actions.${event.action}`) ? (
+                    <>
+                      {t(`audit.actions.${event.action}`)}
+                      <span className="mono muted small audit-code">{event.action}</span>
+                    </>
+                  ) : (
+                    <span className="mono">{event.action}</span>
+                  )}
+                </td>
                 <td>
                   {event.target_repr || `${event.target_type ?? ''} ${event.target_id ?? ''}`.trim() || '—'}
                 </td>
