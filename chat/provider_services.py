@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from accounts.audit import audit_record
 from accounts.models import Organization
+from accounts.services import org_update
 from billing.catalog import CatalogPrice, catalog_price_lookup
 from chat.models import AIModel, Provider, ProviderKey
 from chat.provider_selectors import provider_key_config
@@ -343,14 +344,20 @@ def aimodel_create(
         enabled=enabled,
     )
     ai_model.full_clean()
-    ai_model.save()
-    audit_record(
-        org=org,
-        actor=actor,
-        action="model.created",
-        target=ai_model,
-        data=_model_audit_data(ai_model, _MODEL_AUDIT_FIELDS),
-    )
+    with transaction.atomic():
+        first = not AIModel.objects.filter(organization=org).exists()
+        ai_model.save()
+        audit_record(
+            org=org,
+            actor=actor,
+            action="model.created",
+            target=ai_model,
+            data=_model_audit_data(ai_model, _MODEL_AUDIT_FIELDS),
+        )
+        if first and enabled and not org.title_model:
+            # Titles work out of the box: the org's first model also titles new conversations
+            # (32 output tokens each) until an admin picks another one or none (PATCH /api/org/).
+            org_update(org=org, actor=actor, data={"title_model": ai_model.model_id})
     return ai_model
 
 

@@ -217,6 +217,33 @@ def test_it_changes_prices_and_audits_them(alice, acme, api_client) -> None:
     assert AIModel.objects.get().input_usd_per_mtok == Decimal("0.3")
 
 
+def test_the_first_enabled_model_titles_conversations_until_an_admin_chooses(
+    alice, acme, api_client
+) -> None:
+    key = make_key(acme)
+    login(api_client, alice)
+    create_model(api_client, provider_key=key.pk, name="gpt-4o-mini")
+    assert api_client.get("/api/org/").json()["title_model"] == "gpt-4o-mini"
+    event = AuditEvent.objects.get(action="org.updated")
+    assert event.data == {"title_model": {"from": "", "to": "gpt-4o-mini"}}
+    assert event.actor_id == alice.pk
+    # A second model changes nothing; neither does a later model once titles are turned off.
+    create_model(api_client, provider_key=key.pk, name="gpt-4o")
+    assert api_client.get("/api/org/").json()["title_model"] == "gpt-4o-mini"
+    r = api_client.patch("/api/org/", {"title_model": None}, format="json")
+    assert r.status_code == 200, r.content
+    create_model(api_client, provider_key=key.pk, name="gpt-4.1-mini")
+    assert api_client.get("/api/org/").json()["title_model"] is None
+
+
+def test_a_first_model_added_disabled_does_not_title(alice, acme, api_client) -> None:
+    key = make_key(acme)
+    login(api_client, alice)
+    create_model(api_client, provider_key=key.pk, name="gpt-4o-mini", enabled=False)
+    assert api_client.get("/api/org/").json()["title_model"] is None
+    assert not AuditEvent.objects.filter(action="org.updated").exists()
+
+
 def test_it_moves_a_model_to_another_key_of_the_org_only(alice, acme, globex, api_client) -> None:
     key = make_key(acme)
     other = make_key(acme, provider="openai_compatible", base_url="https://openrouter.ai/api/v1")

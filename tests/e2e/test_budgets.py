@@ -85,6 +85,13 @@ def test_it_sets_a_budget_refuses_past_it_and_reports_the_spend(
     )
     log_in(page, ADMIN, PASSWORD)
     _enable_model(page, fake_upstream_url)
+    # The first model enabled also titles conversations; the arithmetic below counts only the
+    # replies, so the admin turns titles off on the Models page.
+    page.get_by_role("link", name="Models").click()
+    titles = page.get_by_label("Title new conversations with")
+    expect(titles).to_have_value(MODEL)
+    titles.select_option("")
+    expect(page.get_by_role("status").filter(has_text="Saved.")).to_be_visible()
 
     # 1. The admin gives Bob a hard $0.10 monthly budget, inline on the Budgets page.
     page.get_by_role("link", name="Budgets").click()
