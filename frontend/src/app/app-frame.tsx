@@ -1,28 +1,31 @@
 import { useEffect, useRef, useState } from 'react';
 import { useTranslation } from 'react-i18next';
-import { NavLink, Outlet, useNavigate } from 'react-router';
+import { NavLink, Outlet, useLocation, useNavigate } from 'react-router';
 
 import { LanguageSelect, ThemeControls } from '@/app/header-controls';
+import { useNavCollapsed } from '@/app/nav-collapse';
 import { Button } from '@/components/ui/button';
+import { IconGlyph } from '@/components/ui/icons';
+import type { IconName } from '@/components/ui/icons';
 import { useLogout, useMe } from '@/lib/auth';
 import { isAdminRole } from '@/types/api';
 
-type NavItem = { to: string; labelKey: string };
+type NavItem = { to: string; labelKey: string; icon: IconName };
 
 const MAIN_NAV: NavItem[] = [
-  { to: '/chat', labelKey: 'nav.chat' },
-  { to: '/my-usage', labelKey: 'nav.myUsage' },
-  { to: '/tokens', labelKey: 'nav.apiTokens' },
+  { to: '/chat', labelKey: 'nav.chat', icon: 'chat' },
+  { to: '/my-usage', labelKey: 'nav.myUsage', icon: 'usage' },
+  { to: '/tokens', labelKey: 'nav.apiTokens', icon: 'key' },
 ];
 
 // These paths avoid /admin, which belongs to the Django admin on the same origin.
 const ADMIN_NAV: NavItem[] = [
-  { to: '/members', labelKey: 'nav.members' },
-  { to: '/provider-keys', labelKey: 'nav.providerKeys' },
-  { to: '/models', labelKey: 'nav.models' },
-  { to: '/budgets', labelKey: 'nav.budgets' },
-  { to: '/usage', labelKey: 'nav.usage' },
-  { to: '/audit', labelKey: 'nav.audit' },
+  { to: '/members', labelKey: 'nav.members', icon: 'members' },
+  { to: '/provider-keys', labelKey: 'nav.providerKeys', icon: 'lock' },
+  { to: '/models', labelKey: 'nav.models', icon: 'model' },
+  { to: '/budgets', labelKey: 'nav.budgets', icon: 'budget' },
+  { to: '/usage', labelKey: 'nav.usage', icon: 'chart' },
+  { to: '/audit', labelKey: 'nav.audit', icon: 'audit' },
 ];
 
 function UserMenu() {
@@ -96,12 +99,21 @@ function UserMenu() {
 export function AppFrame() {
   const { t } = useTranslation();
   const me = useMe();
+  const location = useLocation();
   const [navOpen, setNavOpen] = useState(false);
+  const [collapsed, toggleCollapsed] = useNavCollapsed(location.pathname.startsWith('/chat'));
   const admin = isAdminRole(me.data?.role);
+  // In the rail the name stays in the link (visually hidden) for screen readers, and shows as a
+  // tooltip for the mouse.
   const link = (item: NavItem) => (
     <li key={item.to}>
-      <NavLink to={item.to} onClick={() => setNavOpen(false)}>
-        {t(item.labelKey)}
+      <NavLink
+        to={item.to}
+        title={collapsed ? t(item.labelKey) : undefined}
+        onClick={() => setNavOpen(false)}
+      >
+        <IconGlyph name={item.icon} />
+        <span className="nav-label">{t(item.labelKey)}</span>
       </NavLink>
     </li>
   );
@@ -115,11 +127,12 @@ export function AppFrame() {
           type="button"
           className="icon-button nav-toggle"
           aria-label={t('nav.openMenu')}
+          title={t('nav.openMenu')}
           aria-expanded={navOpen}
           aria-controls="sidebar"
           onClick={() => setNavOpen((open) => !open)}
         >
-          <span aria-hidden="true">☰</span>
+          <IconGlyph name="menu" />
         </button>
         <div className="brand">
           <span className="brand-mark" aria-hidden="true" />
@@ -133,7 +146,23 @@ export function AppFrame() {
         </div>
       </header>
       <div className="frame-body">
-        <aside id="sidebar" className={`sidebar${navOpen ? ' open' : ''}`}>
+        <aside
+          id="sidebar"
+          className={`sidebar${navOpen ? ' open' : ''}${collapsed ? ' collapsed' : ''}`}
+        >
+          {/* Desktop only (the phone has the drawer): the name stays put, aria-expanded says
+              whether the menu shows its labels, the tooltip says what a click does. */}
+          <button
+            type="button"
+            className="icon-button nav-collapse"
+            aria-label={t('nav.sideMenu')}
+            title={collapsed ? t('nav.expandMenu') : t('nav.collapseMenu')}
+            aria-expanded={!collapsed}
+            aria-controls="sidebar"
+            onClick={toggleCollapsed}
+          >
+            <IconGlyph name={collapsed ? 'expand' : 'collapse'} />
+          </button>
           <nav aria-label={t('nav.main')}>
             <ul>{MAIN_NAV.map(link)}</ul>
           </nav>

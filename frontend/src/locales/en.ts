@@ -28,6 +28,9 @@ export const en = {
     usage: 'Usage',
     audit: 'Audit log',
     openMenu: 'Open menu',
+    sideMenu: 'Side menu',
+    collapseMenu: 'Collapse the menu to icons',
+    expandMenu: 'Expand the menu',
   },
   header: {
     userMenu: 'User menu',

@@ -29,6 +29,9 @@ export const es: Translations = {
     usage: 'Consumo',
     audit: 'Registro de auditoría',
     openMenu: 'Abrir menú',
+    sideMenu: 'Menú lateral',
+    collapseMenu: 'Reducir el menú a iconos',
+    expandMenu: 'Expandir el menú',
   },
   header: {
     userMenu: 'Menú de usuario',
