@@ -27,7 +27,7 @@ export const en = {
     budgets: 'Budgets',
     usage: 'Usage',
     audit: 'Audit log',
-    openMenu: 'Open menu',
+    openMenu: 'Open the app menu',
     sideMenu: 'Side menu',
     collapseMenu: 'Collapse the menu to icons',
     expandMenu: 'Expand the menu',

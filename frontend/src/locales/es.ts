@@ -28,7 +28,7 @@ export const es: Translations = {
     budgets: 'Presupuestos',
     usage: 'Consumo',
     audit: 'Registro de auditoría',
-    openMenu: 'Abrir menú',
+    openMenu: 'Abrir el menú de la aplicación',
     sideMenu: 'Menú lateral',
     collapseMenu: 'Reducir el menú a iconos',
     expandMenu: 'Expandir el menú',

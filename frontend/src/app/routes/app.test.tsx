@@ -55,4 +55,10 @@ describe('app frame', () => {
     expect(await screen.findByRole('button', { name: 'Side menu' })).toHaveAttribute('aria-expanded', 'false');
     expect(localStorage.getItem(NAV_COLLAPSED_KEY)).toBe('true');
   });
+
+  it('gives the phone menu button and the conversations button different names', async () => {
+    renderRoute('/chat', { as: bob() });
+    expect(await screen.findByRole('button', { name: 'Open the app menu' })).toBeInTheDocument();
+    expect(screen.getByRole('button', { name: 'Show conversations' })).toBeInTheDocument();
+  });
 });

@@ -5,6 +5,7 @@ import { useTranslation } from 'react-i18next';
 import { Link } from 'react-router';
 
 import { Alert } from '@/components/ui/alert';
+import { IconGlyph } from '@/components/ui/icons';
 import { Spinner } from '@/components/ui/spinner';
 import { newClientId } from '@/features/chat/api/frames';
 import type { MessageSendFrame } from '@/features/chat/api/frames';
@@ -243,11 +244,12 @@ export function ChatPage({ conversationId }: { conversationId: number | null }) 
             type="button"
             className="icon-button chat-drawer-toggle"
             aria-label={t('chat.openConversations')}
+            title={t('chat.openConversations')}
             aria-expanded={drawerOpen}
             aria-controls="chat-sidebar"
             onClick={() => setDrawerOpen(true)}
           >
-            <span aria-hidden="true">☰</span>
+            <IconGlyph name="chats" />
           </button>
           <h1 className="chat-title">{title}</h1>
           <ModelPicker models={modelList} value={model} onChange={setPicked} />
