@@ -257,6 +257,57 @@ describe('chat route', () => {
     expect(screen.queryByText('Sending…')).not.toBeInTheDocument();
   });
 
+  it('keeps a draft per conversation and one for a new conversation', async () => {
+    const stews = { ...conversation, id: 2, title: 'Stews' };
+    server.use(
+      http.get('*/api/conversations/', () => HttpResponse.json([conversation, stews])),
+      http.get('*/api/conversations/:id/messages/', ({ params }) =>
+        HttpResponse.json([
+          message({ id: Number(params.id) * 10, conversation_id: Number(params.id), parent_id: null, role: 'user', content: `Question ${String(params.id)}` }),
+        ]),
+      ),
+    );
+    const { user, router } = renderRoute('/chat/1', { as: setup() });
+    const sidebar = await screen.findByRole('complementary', { name: 'Conversations' });
+    const socket = FakeSocket.latest();
+    socket.open();
+    await waitFor(() => expect(screen.getByRole('combobox', { name: 'Model' })).toHaveValue('gpt-4o-mini'));
+    const box = (): HTMLElement => screen.getByRole('textbox', { name: 'Message' });
+
+    await user.type(box(), 'Half a thought about soup');
+    await user.click(await within(sidebar).findByRole('link', { name: 'Stews' }));
+    expect(await screen.findByText('Question 2')).toBeInTheDocument();
+    expect(box()).toHaveValue('');
+
+    // Sending in Stews clears the Stews draft only.
+    await user.type(box(), 'Beef or lentils?{Enter}');
+    const send = socket.sent.find((frame) => frame.type === 'message.send');
+    expect(send).toMatchObject({ conversation_id: 2, content: 'Beef or lentils?' });
+    expect(box()).toHaveValue('');
+    await user.click(within(sidebar).getByRole('link', { name: 'Soup recipes' }));
+    expect(await screen.findByText('Question 1')).toBeInTheDocument();
+    expect(box()).toHaveValue('Half a thought about soup');
+
+    // A refusal of the Stews message puts its text back in Stews, not in the open conversation.
+    socket.push({ type: 'error', code: 'rate_limited', message: 'Slow down.', client_id: send?.client_id });
+    expect(await screen.findByText('Too many requests. Wait a moment and try again.')).toBeInTheDocument();
+    expect(box()).toHaveValue('Half a thought about soup');
+    await user.click(within(sidebar).getByRole('link', { name: 'Stews' }));
+    expect(await screen.findByText('Question 2')).toBeInTheDocument();
+    expect(box()).toHaveValue('Beef or lentils?');
+
+    // The new-conversation screen has a draft of its own.
+    await user.click(within(sidebar).getByRole('button', { name: /New chat/ }));
+    await waitFor(() => expect(router.state.location.pathname).toBe('/chat'));
+    expect(box()).toHaveValue('');
+    await user.type(box(), 'Something else');
+    await user.click(within(sidebar).getByRole('link', { name: 'Soup recipes' }));
+    expect(await screen.findByText('Question 1')).toBeInTheDocument();
+    expect(box()).toHaveValue('Half a thought about soup');
+    await user.click(within(sidebar).getByRole('button', { name: /New chat/ }));
+    await waitFor(() => expect(box()).toHaveValue('Something else'));
+  });
+
   it('mounts only a window of a 1,000-message conversation', async () => {
     const long: Message[] = [];
     for (let id = 1; id <= 1000; id += 1) {

@@ -138,6 +138,7 @@ export function ChatPage({ conversationId }: { conversationId: number | null }) 
     [path],
   );
   const cost = useNextMessageCost(
+    conversationId,
     turns,
     conversation?.system_prompt || null,
     modelList.find((item) => item.id === model),
@@ -261,6 +262,7 @@ export function ChatPage({ conversationId }: { conversationId: number | null }) 
         <ChatNotice />
         <CostWarning cost={cost} />
         <Composer
+          conversationId={conversationId}
           disabled={!model || socketState === 'closed'}
           generating={generatingMessage !== undefined}
           onSend={onComposerSend}

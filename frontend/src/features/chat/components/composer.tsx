@@ -3,16 +3,21 @@ import type { KeyboardEvent, ReactNode } from 'react';
 import { useTranslation } from 'react-i18next';
 
 import { Button } from '@/components/ui/button';
-import { useChatStore } from '@/features/chat/stores/chat-store';
+import { useChatStore, useDraft } from '@/features/chat/stores/chat-store';
 
-/** Enter sends, Shift+Enter adds a line, Esc stops the answer being written. */
+/**
+ * Enter sends, Shift+Enter adds a line, Esc stops the answer being written. The text is the
+ * draft of `conversationId` (null: a new conversation), kept while the user looks elsewhere.
+ */
 export function Composer({
+  conversationId,
   disabled,
   generating,
   onSend,
   onStop,
   hint,
 }: {
+  conversationId: number | null;
   disabled: boolean;
   generating: boolean;
   onSend: (content: string) => boolean;
@@ -23,8 +28,9 @@ export function Composer({
   const { t } = useTranslation();
   const id = useId();
   const ref = useRef<HTMLTextAreaElement>(null);
-  const text = useChatStore((state) => state.draft);
-  const setText = useChatStore((state) => state.setDraft);
+  const text = useDraft(conversationId);
+  const setDraft = useChatStore((state) => state.setDraft);
+  const setText = (value: string): void => setDraft(conversationId, value);
 
   useEffect(() => {
     const area = ref.current;

@@ -89,7 +89,7 @@ export function applyChatEvent(event: ChatEvent, ctx: ChatEventContext): void {
       return;
     case 'error': {
       const pending = event.client_id ? chat.resolvePending(event.client_id) : undefined;
-      if (pending) chat.restoreDraft(pending.content);
+      if (pending) chat.restoreDraft(pending.conversationId, pending.content);
       chat.setNotice({ code: event.code, message: event.message, detail: event.detail });
       return;
     }

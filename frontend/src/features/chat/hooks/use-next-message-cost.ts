@@ -2,7 +2,7 @@ import { useMemo } from 'react';
 
 import { useMyBudget } from '@/features/chat/api/get-my-budget';
 import { useOrgLimits } from '@/features/chat/api/get-org-limits';
-import { useChatStore } from '@/features/chat/stores/chat-store';
+import { useDraft } from '@/features/chat/stores/chat-store';
 import type { ChatModel } from '@/features/chat/types/chat';
 import {
   branchPrompt,
@@ -28,11 +28,12 @@ export type NextMessageCost = {
  * org's max_tokens or the budget is not known yet.
  */
 export function useNextMessageCost(
+  conversationId: number | null,
   turns: readonly PromptTurnInput[],
   system: string | null,
   model: ChatModel | undefined,
 ): NextMessageCost | undefined {
-  const draft = useChatStore((state) => state.draft);
+  const draft = useDraft(conversationId);
   const org = useOrgLimits();
   const budget = useMyBudget();
   const branch = useMemo(() => branchPrompt(turns, system), [turns, system]);

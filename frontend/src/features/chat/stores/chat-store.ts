@@ -13,6 +13,10 @@ export type BudgetWarning = {
 
 const warningKey = (warning: BudgetWarning): string => `${warning.percent}@${warning.period_end}`;
 
+/** Which draft a conversation uses; the new-conversation screen (null) has its own. */
+export const draftKey = (conversationId: number | null): string =>
+  conversationId === null ? 'new' : String(conversationId);
+
 /** A message the user sent that the server has not echoed yet (matched by client_id). */
 export type PendingSend = {
   clientId: string;
@@ -29,8 +33,11 @@ type ChatState = {
   budgetWarning: BudgetWarning | undefined;
   /** Warnings already shown (threshold@period_end): each is bannered once per page. */
   seenWarnings: string[];
-  /** The composer's text; a refused send puts its text back here instead of losing it. */
-  draft: string;
+  /**
+   * The composer's text per conversation (see draftKey), so switching conversations does not carry
+   * text along; a refused send puts its text back in its own conversation's draft.
+   */
+  drafts: Record<string, string>;
   choose: (conversationId: number, parentKey: string, childId: number) => void;
   forgetChoice: (conversationId: number, parentKey: string) => void;
   addPending: (pending: PendingSend) => void;
@@ -38,8 +45,8 @@ type ChatState = {
   setNotice: (notice: ChatNotice | undefined) => void;
   showBudgetWarning: (warning: BudgetWarning) => void;
   dismissBudgetWarning: () => void;
-  setDraft: (text: string) => void;
-  restoreDraft: (text: string) => void;
+  setDraft: (conversationId: number | null, text: string) => void;
+  restoreDraft: (conversationId: number | null, text: string) => void;
 };
 
 export const useChatStore = create<ChatState>((set, get) => ({
@@ -48,7 +55,7 @@ export const useChatStore = create<ChatState>((set, get) => ({
   notice: undefined,
   budgetWarning: undefined,
   seenWarnings: [],
-  draft: '',
+  drafts: {},
   choose: (conversationId, parentKey, childId) =>
     set((state) => ({
       choices: {
@@ -77,9 +84,25 @@ export const useChatStore = create<ChatState>((set, get) => ({
       return { budgetWarning: warning, seenWarnings: [...state.seenWarnings, key] };
     }),
   dismissBudgetWarning: () => set({ budgetWarning: undefined }),
-  setDraft: (draft) => set({ draft }),
-  restoreDraft: (text) => set((state) => (state.draft.trim() ? state : { draft: text })),
+  setDraft: (conversationId, text) =>
+    set((state) => {
+      const key = draftKey(conversationId);
+      if (text) return { drafts: { ...state.drafts, [key]: text } };
+      // An emptied draft is forgotten, so the map only holds conversations with text.
+      const { [key]: _gone, ...rest } = state.drafts;
+      return { drafts: rest };
+    }),
+  restoreDraft: (conversationId, text) => {
+    // Text typed since the send wins over the refused text.
+    if (get().drafts[draftKey(conversationId)]?.trim()) return;
+    get().setDraft(conversationId, text);
+  },
 }));
+
+/** The draft of one conversation (null: the new-conversation screen). */
+export function useDraft(conversationId: number | null): string {
+  return useChatStore((state) => state.drafts[draftKey(conversationId)] ?? '');
+}
 
 export function resetChatStore(): void {
   useChatStore.setState({
@@ -88,6 +111,6 @@ export function resetChatStore(): void {
     notice: undefined,
     budgetWarning: undefined,
     seenWarnings: [],
-    draft: '',
+    drafts: {},
   });
 }
