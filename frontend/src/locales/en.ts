@@ -338,6 +338,7 @@ export const en = {
     messages: 'Messages',
     message: 'Message',
     placeholder: 'Write a message. Enter sends, Shift+Enter adds a line.',
+    placeholderShort: 'Write a message',
     send: 'Send',
     stop: 'Stop',
     sending: 'Sending…',

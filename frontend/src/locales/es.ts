@@ -340,6 +340,7 @@ export const es: Translations = {
     messages: 'Mensajes',
     message: 'Mensaje',
     placeholder: 'Escribe un mensaje. Intro envía, Mayús+Intro añade una línea.',
+    placeholderShort: 'Escribe un mensaje',
     send: 'Enviar',
     stop: 'Detener',
     sending: 'Enviando…',

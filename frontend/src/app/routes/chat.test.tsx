@@ -308,6 +308,22 @@ describe('chat route', () => {
     await waitFor(() => expect(box()).toHaveValue('Something else'));
   });
 
+  it('shortens the composer placeholder on a narrow screen', async () => {
+    serveConversation([]);
+    vi.stubGlobal('matchMedia', (query: string) => ({
+      matches: query === '(max-width: 760px)',
+      addEventListener: () => undefined,
+      removeEventListener: () => undefined,
+    }));
+    try {
+      renderRoute('/chat', { as: setup() });
+      const box = await screen.findByRole('textbox', { name: 'Message' });
+      expect(box).toHaveAttribute('placeholder', 'Write a message');
+    } finally {
+      vi.unstubAllGlobals();
+    }
+  });
+
   it('mounts only a window of a 1,000-message conversation', async () => {
     const long: Message[] = [];
     for (let id = 1; id <= 1000; id += 1) {

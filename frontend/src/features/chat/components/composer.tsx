@@ -4,6 +4,7 @@ import { useTranslation } from 'react-i18next';
 
 import { Button } from '@/components/ui/button';
 import { useChatStore, useDraft } from '@/features/chat/stores/chat-store';
+import { useMediaQuery } from '@/lib/media-query';
 
 /**
  * Enter sends, Shift+Enter adds a line, Esc stops the answer being written. The text is the
@@ -31,6 +32,8 @@ export function Composer({
   const text = useDraft(conversationId);
   const setDraft = useChatStore((state) => state.setDraft);
   const setText = (value: string): void => setDraft(conversationId, value);
+  // The long placeholder (with the Enter / Shift+Enter hint) wraps to two lines on a phone.
+  const narrow = useMediaQuery('(max-width: 760px)');
 
   useEffect(() => {
     const area = ref.current;
@@ -70,7 +73,7 @@ export function Composer({
         className="input composer-input"
         rows={1}
         value={text}
-        placeholder={t('chat.placeholder')}
+        placeholder={narrow ? t('chat.placeholderShort') : t('chat.placeholder')}
         onChange={(event) => setText(event.target.value)}
         onKeyDown={onKeyDown}
       />
