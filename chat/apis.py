@@ -11,7 +11,7 @@ from django.http import HttpResponse
 from django.utils.text import slugify
 from rest_framework import status
 from rest_framework.negotiation import BaseContentNegotiation
-from rest_framework.renderers import BaseRenderer, JSONRenderer
+from rest_framework.renderers import BaseRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -29,6 +29,7 @@ from chat.serializers import (
     conversation_payload,
     message_payload,
 )
+from core.parsers import JSONRenderer
 
 
 class ConversationListApi(APIView):
