@@ -548,7 +548,7 @@ async def _chat_completion_admitted(exchange: _Exchange, principal: TokenPrincip
     raw = await exchange.body()
     try:
         body = json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: `[[[[…]]]]` nested too deeply
         raise ApiError("validation_error", "The body is not valid JSON.") from None
     parsed = _ParsedChat(body, default_max_tokens=principal.default_max_tokens)
     models = await _org_models(principal)
