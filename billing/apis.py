@@ -26,6 +26,7 @@ from accounts.models import Organization
 from billing import budgets, selectors
 from billing.models import Budget, BudgetEnforcement, BudgetPeriod, BudgetScope, UsageRecord
 from billing.pricing import USD_QUANTUM
+from core.ids import id_in_range
 from core.serializers import MoneyField, StrictSerializer
 
 GROUP_BY_CHOICES = ("user", "model", "day")
@@ -86,15 +87,24 @@ def _parse_bound(
         moment = None if day is not None else parse_datetime(raw)
     except ValueError:
         day = moment = None
-    if day is not None:
-        if is_end:
-            day = day + timedelta(days=1)
-        return selectors.day_start(organization=organization, day=day)
-    if moment is None:
+    if day is None and moment is None:
         raise ValidationError({name: ["Use a date (YYYY-MM-DD) or an ISO 8601 datetime."]})
-    if timezone.is_naive(moment):
-        moment = moment.replace(tzinfo=selectors.org_time_zone(organization=organization))
-    return selectors.range_end_after(moment) if is_end else moment
+    try:
+        if day is not None:
+            if is_end:
+                day = day + timedelta(days=1)
+            bound = selectors.day_start(organization=organization, day=day)
+        else:
+            assert moment is not None
+            if timezone.is_naive(moment):
+                moment = moment.replace(tzinfo=selectors.org_time_zone(organization=organization))
+            bound = selectors.range_end_after(moment) if is_end else moment
+        # The database compares in UTC: a bound must exist there too (not 0001-01-01 at +14:00).
+        bound.astimezone(UTC)
+    except OverflowError:
+        # The day after 9999-12-31, or a moment outside the years 1 to 9999 in UTC.
+        raise ValidationError({name: ["This date is out of range."]}) from None
+    return bound
 
 
 def _range(request: Request, organization: Organization) -> tuple[datetime | None, datetime | None]:
@@ -109,8 +119,8 @@ def _range(request: Request, organization: Organization) -> tuple[datetime | Non
 def _positive_int(raw: str | None, *, name: str) -> int | None:
     if raw is None or raw == "":
         return None
-    if not raw.isdigit() or int(raw) < 1:
-        raise ValidationError({name: ["Must be a positive integer."]})
+    if not raw.isdigit() or not id_in_range(int(raw)):
+        raise ValidationError({name: ["Must be a positive integer (at most 2**63 - 1)."]})
     return int(raw)
 
 
