@@ -13,6 +13,7 @@ from urllib.parse import unquote
 from accounts.access import membership_require_admin
 from accounts.models import Organization
 from chat.models import AIModel, ProviderKey
+from chat.provider_services import MODEL_ID_MAX_LENGTH, MODEL_ID_RE
 from core.exceptions import NotFoundError
 
 
@@ -32,9 +33,14 @@ def aimodel_get_for_admin(*, user: Any, model_id: str) -> AIModel:
     """`model_id` as it came in the URL: percent-decoding again is harmless (ids never hold `%`)
     and covers proxies that pass `%2F` through undecoded."""
     membership = membership_require_admin(user=user)
+    wanted = unquote(model_id)
+    # A string that cannot be a model id names none, and must not reach the query: Postgres
+    # refuses text with a NUL byte (`/api/models/%00/` was a 500 there).
+    if len(wanted) > MODEL_ID_MAX_LENGTH or not MODEL_ID_RE.fullmatch(wanted):
+        raise NotFoundError("No such model.")
     try:
         return AIModel.objects.select_related("provider_key").get(
-            organization=membership.organization, model_id=unquote(model_id)
+            organization=membership.organization, model_id=wanted
         )
     except AIModel.DoesNotExist as exc:
         raise NotFoundError("No such model.") from exc
