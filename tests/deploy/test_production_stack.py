@@ -354,6 +354,10 @@ def test_it_serves_chats_and_settles_usage_on_sigterm(stack: Stack, fake_upstrea
         "POST", "/api/models/", {"provider_key": key["id"], "name": "gpt-4o-mini"}
     )
     assert status == 201, model
+    # The first model also titles new conversations; the scripted answers below are for the
+    # replies alone, so titles are turned off (a title call would take a scripted answer).
+    status, org = browser.request("PATCH", "/api/org/", {"title_model": None})
+    assert status == 200, org
 
     # A full round trip over the WebSocket, through Daphne, to the fake provider and back.
     fake_upstream.script(provider="openai", kind="generated", deltas=6, text="hello from prod")
