@@ -5,14 +5,19 @@ upstream, Bob invited as a member, and Charlie's org beside it."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx2 as httpx
 import pytest
+import pytest_asyncio
+from channels.db import database_sync_to_async
+from django.db import connections
 
+from accounts.token_services import api_cache
+from server.asgi import application
 from tests.e2e.live import LiveApp, live_app
 from tests.fake_upstream.plugin import FakeUpstream
 from tests.fake_upstream.server import FakeUpstreamServer
@@ -130,3 +135,15 @@ def live(
         yield state
         for client in (state.alice, state.bob, state.charlie):
             client.close()
+
+
+@pytest_asyncio.fixture
+async def v1_client() -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client for the /v1 API served in process by the real ASGI application."""
+    api_cache.clear()
+    transport = httpx.ASGITransport(app=application)  # type: ignore[arg-type]
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+        yield c
+    api_cache.clear()
+    # Close the ORM worker thread's connection, so Postgres can drop the test database.
+    await database_sync_to_async(connections.close_all)()

@@ -15,7 +15,7 @@ import inspect
 import json
 import re
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
@@ -23,10 +23,8 @@ from typing import Any
 
 import httpx2 as httpx
 import pytest
-import pytest_asyncio
 from channels.db import database_sync_to_async
 from django.apps import apps
-from django.db import connections
 from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
 from rest_framework import serializers
@@ -35,9 +33,8 @@ from rest_framework.views import APIView
 
 from accounts.models import Role, User
 from accounts.services import invitation_create
-from accounts.token_services import api_cache, token_create, token_revoke
+from accounts.token_services import token_create, token_revoke
 from billing.budgets import budget_set
-from server.asgi import application
 from tests.chat.support import make_conversation, make_message, make_model
 from tests.conftest import login
 from tests.factories import make_user
@@ -410,17 +407,6 @@ def test_it_finds_every_rest_endpoint() -> None:
 # --- /v1 ----------------------------------------------------------------------------------------
 
 
-@pytest_asyncio.fixture
-async def v1() -> AsyncIterator[httpx.AsyncClient]:
-    api_cache.clear()
-    transport = httpx.ASGITransport(app=application)  # type: ignore[arg-type]
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
-        yield c
-    api_cache.clear()
-    # Close the ORM worker thread's connection, so Postgres can drop the test database.
-    await database_sync_to_async(connections.close_all)()
-
-
 def _v1_setup(alice: User, bob: User, charlie: User, fake: FakeUpstream) -> dict[str, str]:
     acme = alice.membership.organization
     make_model(org=acme, base_url=fake.base_url("openai"))
@@ -545,7 +531,7 @@ def v1_problem(response: httpx.Response) -> str | None:
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.asyncio
 async def test_it_answers_bad_v1_requests_in_openai_envelope(
-    v1: httpx.AsyncClient, alice: User, bob: User, charlie: User, fake_upstream: FakeUpstream
+    v1_client: httpx.AsyncClient, alice: User, bob: User, charlie: User, fake_upstream: FakeUpstream
 ) -> None:
     secrets = await database_sync_to_async(_v1_setup)(alice, bob, charlie, fake_upstream)
     before = await database_sync_to_async(Org.snapshot)()
@@ -561,35 +547,36 @@ async def test_it_answers_bad_v1_requests_in_openai_envelope(
 
     for headers in V1_BAD_HEADERS:
         for h in (headers, {**headers, b"content-type": b"application/json"}):
-            await check(f"models {headers!r}", v1.get("/v1/models", headers=h))
+            await check(f"models {headers!r}", v1_client.get("/v1/models", headers=h))
             await check(
-                f"completions {headers!r}", v1.post("/v1/chat/completions", headers=h, json={})
+                f"completions {headers!r}",
+                v1_client.post("/v1/chat/completions", headers=h, json={}),
             )
     for who, secret in secrets.items():
         auth = {"Authorization": f"Bearer {secret}"}
         json_auth = {**auth, "Content-Type": "application/json"}
-        await check(f"{who} models", v1.get("/v1/models", headers=auth))
-        await check(f"{who} models?q", v1.get("/v1/models?limit=x&after=%00", headers=auth))
-        await check(f"{who} POST models", v1.post("/v1/models", headers=auth))
+        await check(f"{who} models", v1_client.get("/v1/models", headers=auth))
+        await check(f"{who} models?q", v1_client.get("/v1/models?limit=x&after=%00", headers=auth))
+        await check(f"{who} POST models", v1_client.post("/v1/models", headers=auth))
         for model_path in ("no-such", "%00", "%ED%A0%80", "a/b", "x" * 5000):
-            await check(f"{who} model {model_path[:20]}", v1.get(f"/v1/models/{model_path}"))
+            await check(f"{who} model {model_path[:20]}", v1_client.get(f"/v1/models/{model_path}"))
             await check(
                 f"{who} model {model_path[:20]}",
-                v1.get(f"/v1/models/{model_path}", headers=auth),
+                v1_client.get(f"/v1/models/{model_path}", headers=auth),
             )
-        await check(f"{who} GET completions", v1.get("/v1/chat/completions", headers=auth))
-        await check(f"{who} unknown path", v1.get("/v1/embeddings", headers=auth))
+        await check(f"{who} GET completions", v1_client.get("/v1/chat/completions", headers=auth))
+        await check(f"{who} unknown path", v1_client.get("/v1/embeddings", headers=auth))
         for body in V1_BAD_BODIES:
             await check(
                 f"{who} completions {json.dumps(body)[:80]}",
-                v1.post(
+                v1_client.post(
                     "/v1/chat/completions", headers=json_auth, content=json.dumps(body).encode()
                 ),
             )
         for raw in V1_RAW_BODIES:
             await check(
                 f"{who} completions raw {raw[:40]!r}",
-                v1.post("/v1/chat/completions", headers=json_auth, content=raw),
+                v1_client.post("/v1/chat/completions", headers=json_auth, content=raw),
             )
     # Refused requests store nothing: no message, no ledger row, no changed token.
     after = await database_sync_to_async(Org.snapshot)()
