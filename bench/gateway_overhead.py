@@ -207,7 +207,13 @@ def main() -> None:
                 time.sleep(0.1)
         with (
             tempfile.TemporaryDirectory() as tmp,
-            live_app(Path(tmp), with_celery=False, extra_env={"LOG_LEVEL": "WARNING"}) as app,
+            # One API token carries all 50 concurrent calls: its in-flight limit (default 16,
+            # a 429 past it) is raised so the figures measure the gateway, not the refusals.
+            live_app(
+                Path(tmp),
+                with_celery=False,
+                extra_env={"LOG_LEVEL": "WARNING", "API_MAX_CONCURRENT_PER_TOKEN": "1000"},
+            ) as app,
         ):
             token, model = setup(app, f"{fake_root}/openai/v1")
             db = "postgres" if app.env["DATABASE_URL"].startswith("postgres") else "sqlite"
