@@ -106,7 +106,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             return
         try:
             content = await self.decode_json(text_data)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: `[[[[…]]]]` nested too deeply
             await self.send_json(
                 error_frame(code="validation_error", message="The frame is not valid JSON.")
             )
