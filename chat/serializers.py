@@ -3,6 +3,7 @@ input serializers shared by REST and the WebSocket frames."""
 
 from __future__ import annotations
 
+import math
 from decimal import Decimal
 from typing import Any, Literal, TypedDict
 
@@ -139,6 +140,19 @@ class StrictCharField(serializers.CharField):
         return super().to_internal_value(data)
 
 
+class StrictFloatField(serializers.FloatField):
+    """A number that must arrive as a finite JSON number: "1", true and NaN are refused (DRF
+    would take float("1") and float(True), and NaN passes every min/max check)."""
+
+    def to_internal_value(self, data: Any) -> float:
+        if isinstance(data, bool) or not isinstance(data, int | float):
+            self.fail("invalid")
+        value = super().to_internal_value(data)
+        if not math.isfinite(value):
+            self.fail("invalid")
+        return value
+
+
 class FrameBase(serializers.Serializer[Any]):
     type = serializers.CharField()
     client_id = StrictCharField(required=False, allow_blank=True, max_length=200)
@@ -152,7 +166,7 @@ class MessageSendFrame(FrameBase):
     # The org's own limit (max_message_chars) is checked by the service.
     content = StrictCharField(trim_whitespace=False, max_length=10_000_000)
     max_tokens = StrictIntegerField(required=False, min_value=1, max_value=1_000_000)
-    temperature = serializers.FloatField(required=False, min_value=0, max_value=2)
+    temperature = StrictFloatField(required=False, min_value=0, max_value=2)
 
     def validate_content(self, value: str) -> str:
         if not value.strip():
@@ -164,7 +178,7 @@ class MessageRegenerateFrame(FrameBase):
     message_id = StrictIntegerField(min_value=1)
     model = StrictCharField(max_length=200, required=False)
     max_tokens = StrictIntegerField(required=False, min_value=1, max_value=1_000_000)
-    temperature = serializers.FloatField(required=False, min_value=0, max_value=2)
+    temperature = StrictFloatField(required=False, min_value=0, max_value=2)
 
 
 class GenerationStopFrame(FrameBase):
