@@ -153,7 +153,10 @@ class StrictFloatField(serializers.FloatField):
         return value
 
 
-class FrameBase(serializers.Serializer[Any]):
+class FrameBase(StrictSerializer):
+    """A client frame. Unknown fields are refused, like in REST bodies: a misspelt or misplaced
+    field (`conversation_id` in a `message.regenerate`) is an error, not silently dropped."""
+
     type = serializers.CharField()
     client_id = StrictCharField(required=False, allow_blank=True, max_length=200)
 
