@@ -492,13 +492,14 @@ class Batch:
             self.failures.append(f"{label}: a provider request was made")
 
 
-@pytest_asyncio.fixture(autouse=True)
+@pytest_asyncio.fixture
 async def _close_worker_connection():
+    """Close the ORM worker thread's connection, so the test database can be dropped."""
     yield
     await database_sync_to_async(connections.close_all)()
 
 
-@pytest.fixture(autouse=True)
+@pytest.fixture
 def _fresh_rate_limits(settings):
     # Refused frames that reach a service count against the per-minute message limit.
     settings.CHAT_MESSAGES_PER_MINUTE = 100_000
@@ -507,6 +508,7 @@ def _fresh_rate_limits(settings):
 
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.asyncio
+@pytest.mark.usefixtures("_close_worker_connection", "_fresh_rate_limits")
 async def test_every_bad_frame_gets_one_error_and_the_socket_stays_usable(
     alice: User, bob: User, charlie: User, fake_upstream: FakeUpstream
 ) -> None:
