@@ -153,10 +153,7 @@ class StrictFloatField(serializers.FloatField):
         return value
 
 
-class FrameBase(StrictSerializer):
-    """A client frame. Unknown fields are refused, like in REST bodies: a misspelt or misplaced
-    field (`conversation_id` in a `message.regenerate`) is an error, not silently dropped."""
-
+class FrameBase(serializers.Serializer[Any]):
     type = serializers.CharField()
     client_id = StrictCharField(required=False, allow_blank=True, max_length=200)
 
