@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from decimal import Decimal
 from typing import Any
 
@@ -9,6 +10,8 @@ from django.test import Client
 
 from accounts.models import Organization, User
 from chat.models import AIModel, Conversation, Message, ProviderKey
+from chat.providers import close_session
+from chat.registry import registry
 from tests.factories import PASSWORD
 
 UPSTREAM_NAMES = {
@@ -77,3 +80,13 @@ def session_headers(user: User, *, origin: str = "http://testserver") -> list[tu
         (b"cookie", f"sessionid={session_id}".encode()),
         (b"origin", origin.encode()),
     ]
+
+
+async def drain() -> None:
+    """Let every generation (and title) of this loop finish before the database is flushed."""
+    for _ in range(3):
+        running = registry.running()
+        if not running:
+            break
+        await asyncio.wait({e.task for e in running}, timeout=10)
+    await close_session()

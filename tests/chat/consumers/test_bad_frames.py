@@ -35,8 +35,6 @@ from rest_framework import serializers
 
 from accounts.models import User
 from chat.models import Conversation, Message, MessageRole, MessageStatus
-from chat.providers import close_session
-from chat.registry import registry
 from chat.serializers import (
     ConversationSubscribeFrame,
     GenerationStopFrame,
@@ -44,7 +42,7 @@ from chat.serializers import (
     MessageSendFrame,
 )
 from server.asgi import application
-from tests.chat.support import make_conversation, make_message, make_model, session_headers
+from tests.chat.support import drain, make_conversation, make_message, make_model, session_headers
 from tests.fake_upstream.plugin import FakeUpstream
 
 ERROR_KEYS = frozenset({"type", "code", "message", "detail", "client_id"})
@@ -426,16 +424,6 @@ async def quiet(comm: WebsocketCommunicator, within: float = 0.3) -> list[dict[s
         output = await comm.receive_output()
         frames.append(json.loads(output["text"]) if "text" in output else output)
     return frames
-
-
-async def drain() -> None:
-    """Let every generation (and title) of this loop finish before the database is flushed."""
-    for _ in range(3):
-        running = registry.running()
-        if not running:
-            break
-        await asyncio.wait({e.task for e in running}, timeout=10)
-    await close_session()
 
 
 @dataclass

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from typing import Any
 
@@ -15,10 +14,8 @@ from django.db import connections
 
 from billing.models import UsageRecord
 from chat.models import Conversation, Message
-from chat.providers import close_session
-from chat.registry import registry
 from server.asgi import application
-from tests.chat.support import make_conversation, make_model, session_headers
+from tests.chat.support import drain, make_conversation, make_model, session_headers
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
 
@@ -57,16 +54,6 @@ async def until(comm: WebsocketCommunicator, kind: str, within: float = 5) -> li
         frames.append(frame)
         if frame["type"] == kind:
             return frames
-
-
-async def drain() -> None:
-    """Let every generation (and title) of this loop finish before the database is flushed."""
-    for _ in range(3):
-        running = registry.running()
-        if not running:
-            break
-        await asyncio.wait({e.task for e in running}, timeout=10)
-    await close_session()
 
 
 def created(frames: list[dict[str, Any]]) -> list[dict[str, Any]]:
