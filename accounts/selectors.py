@@ -12,7 +12,6 @@ from django.utils import timezone
 
 from accounts.models import AuditEvent, Invitation, Membership, Organization
 from core.exceptions import NotFoundError
-from core.ids import id_in_range
 
 
 def month_start(*, org: Organization, now: datetime | None = None) -> datetime:
@@ -47,8 +46,6 @@ def member_list(*, org: Organization) -> QuerySet[Membership]:
 
 
 def member_get(*, org: Organization, user_id: int) -> Membership:
-    if not id_in_range(user_id):
-        raise NotFoundError()
     membership = (
         Membership.objects.select_related("user", "organization")
         .filter(organization=org, user_id=user_id)

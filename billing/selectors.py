@@ -17,7 +17,6 @@ from billing.models import Budget, BudgetScope, Reservation, ReservationStatus, 
 from billing.periods import PeriodKind, period_bounds
 from billing.pricing import USD_QUANTUM
 from core.exceptions import NotFoundError
-from core.ids import id_in_range
 
 ZERO = Decimal(0)
 GroupBy = Literal["user", "model", "day"]
@@ -106,10 +105,7 @@ def reserved_usd_open(*, organization: Organization, user_id: int | None = None)
 
 def member_user_id(*, organization: Organization, user_id: int) -> int:
     """`user_id` if that user is a member of `organization`; NotFoundError (404) otherwise."""
-    if not (
-        id_in_range(user_id)
-        and Membership.objects.filter(organization=organization, user_id=user_id).exists()
-    ):
+    if not Membership.objects.filter(organization=organization, user_id=user_id).exists():
         raise NotFoundError("User not found.")
     return user_id
 

@@ -7,17 +7,17 @@ from chat import apis
 urlpatterns: list[URLPattern | URLResolver] = [
     path("conversations/", apis.ConversationListApi.as_view(), name="conversation-list"),
     path(
-        "conversations/<int:conversation_id>/",
+        "conversations/<id:conversation_id>/",
         apis.ConversationDetailApi.as_view(),
         name="conversation-detail",
     ),
     path(
-        "conversations/<int:conversation_id>/messages/",
+        "conversations/<id:conversation_id>/messages/",
         apis.ConversationMessagesApi.as_view(),
         name="conversation-messages",
     ),
     path(
-        "conversations/<int:conversation_id>/export/",
+        "conversations/<id:conversation_id>/export/",
         apis.ConversationExportApi.as_view(),
         name="conversation-export",
     ),

@@ -7,12 +7,12 @@ from chat import provider_apis
 urlpatterns: list[URLPattern | URLResolver] = [
     path("provider-keys/", provider_apis.ProviderKeyListCreateApi.as_view(), name="provider-keys"),
     path(
-        "provider-keys/<int:provider_key_id>/",
+        "provider-keys/<id:provider_key_id>/",
         provider_apis.ProviderKeyDetailApi.as_view(),
         name="provider-key",
     ),
     path(
-        "provider-keys/<int:provider_key_id>/test/",
+        "provider-keys/<id:provider_key_id>/test/",
         provider_apis.ProviderKeyTestApi.as_view(),
         name="provider-key-test",
     ),

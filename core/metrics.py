@@ -7,7 +7,7 @@ network (`http://web:8000/metrics`); it is exempt from the HTTPS redirect for th
 Series:
 - `potluck_http_requests_total{method,route,status}` and
   `potluck_http_request_duration_seconds{method,route}` (histogram), recorded by
-  `MetricsMiddleware`. `route` is the URL pattern that matched (`api/conversations/<int:...>/`),
+  `MetricsMiddleware`. `route` is the URL pattern that matched (`api/conversations/<id:...>/`),
   never the raw path, so the number of series stays bounded; unmatched paths count as "unmatched".
 - `potluck_active_generations{kind}` (gauge): generations running in this process, by kind
   (chat, title, api). Read at scrape time from `chat.registry.registry`, where the engine already

@@ -255,6 +255,8 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Self-hosted AI chat portal for teams. See CONTRACT.md for the guarantees.",
     "VERSION": "0.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # `<id:…>` path parameters (core.ids.IdConverter): row ids.
+    "PATH_CONVERTER_OVERRIDES": {"id": {"type": "integer", "minimum": 1, "maximum": 2**63 - 1}},
 }
 
 # --- Email --------------------------------------------------------------------------------------

@@ -49,7 +49,7 @@ METHODS = ("get", "post", "put", "patch", "delete")
 
 @dataclass(frozen=True)
 class Endpoint:
-    route: str  # "/api/conversations/<int:conversation_id>/"
+    route: str  # "/api/conversations/<id:conversation_id>/"
     view: type[APIView]
     method: str
 
@@ -399,8 +399,8 @@ def test_it_finds_every_rest_endpoint() -> None:
     """The walk above sees the app's endpoints (a broken walk would pass vacuously)."""
     routes = {e.route for e in ENDPOINTS}
     assert len(ENDPOINTS) >= 40
-    assert "/api/conversations/<int:conversation_id>/" in routes
-    assert "/api/budgets/users/<int:user_id>/" in routes
+    assert "/api/conversations/<id:conversation_id>/" in routes
+    assert "/api/budgets/users/<id:user_id>/" in routes
     assert "/api/models/<path:model_id>/" in routes
 
 

@@ -131,7 +131,7 @@ def test_it_counts_and_times_requests_by_route() -> None:
         if line.startswith("potluck_http_requests_total{") and "conversations" in line
     }
     assert len(conversation_routes) == 1
-    assert "<int:" in next(iter(conversation_routes))
+    assert "<id:" in next(iter(conversation_routes))
 
 
 @pytest.mark.django_db(transaction=True)
