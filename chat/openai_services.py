@@ -10,6 +10,7 @@ budgets; below min(64, max_tokens) the request is refused with budget_exceeded).
 
 from __future__ import annotations
 
+import contextlib
 import time
 from dataclasses import dataclass
 from decimal import Decimal
@@ -120,17 +121,10 @@ def api_admit(
     max_tokens = request.max_tokens
     if ai_model.max_output_tokens:
         max_tokens = min(max_tokens, ai_model.max_output_tokens)
-    if principal.max_budget_usd is None:
-        admission = admission_open(
-            user=user,
-            ai_model=ai_model,
-            prompt_tokens_upper=upper,
-            max_tokens=max_tokens,
-            source="api",
-            api_token_id=principal.token_id,
-        )
-    else:
-        with transaction.atomic():
+    capped = principal.max_budget_usd is not None
+    # A capped token's check and the gate's reservation share one transaction.
+    with transaction.atomic() if capped else contextlib.nullcontext():
+        if capped:
             # Serialises this token's admissions across processes (a no-op lock on SQLite, whose
             # write transactions are serialised anyway), until the gate's reservation commits.
             list(ApiToken.objects.select_for_update().filter(pk=principal.token_id).values("id"))
@@ -140,14 +134,14 @@ def api_admit(
                 prompt_tokens_upper=upper,
                 max_tokens=max_tokens,
             )
-            admission = admission_open(
-                user=user,
-                ai_model=ai_model,
-                prompt_tokens_upper=upper,
-                max_tokens=max_tokens,
-                source="api",
-                api_token_id=principal.token_id,
-            )
+        admission = admission_open(
+            user=user,
+            ai_model=ai_model,
+            prompt_tokens_upper=upper,
+            max_tokens=max_tokens,
+            source="api",
+            api_token_id=principal.token_id,
+        )
     now = time.monotonic()
     key_id = ai_model.provider_key_id
     if now - _key_marked.get(key_id, 0.0) >= KEY_MARK_EVERY:
