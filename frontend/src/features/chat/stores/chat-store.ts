@@ -49,13 +49,18 @@ type ChatState = {
   restoreDraft: (conversationId: number | null, text: string) => void;
 };
 
-export const useChatStore = create<ChatState>((set, get) => ({
+/** The store's data before anything happened (and after `resetChatStore`). */
+const initialState = () => ({
   choices: {},
   pending: [],
   notice: undefined,
   budgetWarning: undefined,
   seenWarnings: [],
   drafts: {},
+});
+
+export const useChatStore = create<ChatState>((set, get) => ({
+  ...initialState(),
   choose: (conversationId, parentKey, childId) =>
     set((state) => ({
       choices: {
@@ -105,12 +110,5 @@ export function useDraft(conversationId: number | null): string {
 }
 
 export function resetChatStore(): void {
-  useChatStore.setState({
-    choices: {},
-    pending: [],
-    notice: undefined,
-    budgetWarning: undefined,
-    seenWarnings: [],
-    drafts: {},
-  });
+  useChatStore.setState(initialState());
 }
