@@ -1,11 +1,8 @@
 import { screen, waitFor, within } from '@testing-library/react';
 import { http, HttpResponse } from 'msw';
 
-import { resetChatStore } from '@/features/chat/stores/chat-store';
-import { useDeltaStore } from '@/features/chat/stores/delta-store';
-import { FakeSocket } from '@/features/chat/testing/fake-socket';
+import { FakeSocket, withFakeChatSocket } from '@/features/chat/testing/fake-socket';
 import type { Message } from '@/features/chat/types/chat';
-import { wsClient } from '@/lib/ws-client';
 import { alice } from '@/testing/data-generators';
 import { server } from '@/testing/server';
 import { renderRoute } from '@/testing/test-utils';
@@ -57,15 +54,7 @@ function serve({ messages = [] as Message[], systemPrompt = '' } = {}): void {
 
 const meter = (): HTMLElement => screen.getByTestId('budget-meter');
 
-beforeEach(() => {
-  FakeSocket.instances = [];
-  wsClient.configure({ WebSocket: FakeSocket, baseDelayMs: 5, maxDelayMs: 20 });
-});
-afterEach(() => {
-  wsClient.reset();
-  resetChatStore();
-  useDeltaStore.getState().clearAll();
-});
+withFakeChatSocket();
 
 describe('chat budget meter and cost preview', () => {
   it('shows what is left, the next message’s worst case, and follows budget frames', async () => {

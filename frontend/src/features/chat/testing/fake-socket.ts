@@ -1,5 +1,9 @@
 import { act } from '@testing-library/react';
+import { afterEach, beforeEach } from 'vitest';
 
+import { resetChatStore } from '@/features/chat/stores/chat-store';
+import { useDeltaStore } from '@/features/chat/stores/delta-store';
+import { wsClient } from '@/lib/ws-client';
 import type { SocketLike } from '@/lib/ws-client';
 
 /** A test double of the browser's WebSocket: records what the app sends, lets a test push frames. */
@@ -50,4 +54,20 @@ export class FakeSocket implements SocketLike {
       this.onclose?.(new CloseEvent('close', { code }));
     });
   }
+}
+
+/**
+ * For a test file whose app talks over the chat socket: every test gets FakeSockets (fast
+ * reconnects) and starts from empty chat and delta stores.
+ */
+export function withFakeChatSocket(): void {
+  beforeEach(() => {
+    FakeSocket.instances = [];
+    wsClient.configure({ WebSocket: FakeSocket, baseDelayMs: 5, maxDelayMs: 20 });
+  });
+  afterEach(() => {
+    wsClient.reset();
+    resetChatStore();
+    useDeltaStore.getState().clearAll();
+  });
 }
