@@ -234,26 +234,14 @@ def stack(stack_database: str, tmp_path: Path) -> Iterator[Stack]:
     spa = tmp_path / "var" / "spa"
     spa.mkdir(parents=True)
     (spa / "index.html").write_text("<!doctype html><title>Potluck</title><div id=root></div>")
-    collect = subprocess.run(
+    for command in (
         [sys.executable, "manage.py", "collectstatic", "--noinput"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert collect.returncode == 0, collect.stdout + collect.stderr
-    migrate = subprocess.run(
         [str(START / "migrate")],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert migrate.returncode == 0, migrate.stdout + migrate.stderr
+    ):
+        done = subprocess.run(
+            command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
     try:
         yield running
     finally:
