@@ -79,11 +79,12 @@ def login(client: APIClient, user: User) -> APIClient:
     return client
 
 
-@pytest.fixture(scope="session", autouse=True)
-def _close_async_thread_connections(django_db_setup: None) -> Iterator[None]:
-    """Async tests reach the ORM through asgiref's one shared sync thread (thread-sensitive
-    `sync_to_async` outside any `async_to_sync`); its connection outlives the tests and would
-    stop the test database from being dropped. Close it before the database goes."""
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup: None) -> Iterator[None]:
+    """pytest-django's test database, plus: async tests reach the ORM through asgiref's one
+    shared sync thread (thread-sensitive `sync_to_async` outside any `async_to_sync`); its
+    connection outlives the tests and would stop the test database from being dropped. Close it
+    before the database goes (only in runs that set the database up)."""
     yield
     from asgiref.sync import SyncToAsync
     from django.db import connections
