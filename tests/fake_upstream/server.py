@@ -16,7 +16,8 @@ key is "default".
 
 Scenarios: `script(key, Scenario(...))` queues an answer for the next matching request of that
 key (matching provider and endpoint, "chat" or "models"). `kind="fixture"` replays a transcript
-of ../shared/providers/fixtures byte for byte with its documented status and headers;
+of fixtures/ beside this file (the recorded provider transcripts, copied into the repository so that
+nothing outside it is read) byte for byte with its documented status and headers;
 `kind="generated"` builds a stream of any length in the provider's exact format (see Scenario
 for pace, fragmentation, usage and failure knobs). With nothing queued, chat requests get a
 deterministic generated stream echoing the last user message, and model lists get the
@@ -51,7 +52,7 @@ from typing import Any
 
 from aiohttp import web
 
-FIXTURES_DIR = Path(__file__).resolve().parents[2].parent / "shared" / "providers" / "fixtures"
+FIXTURES_DIR = Path(__file__).resolve().parent / "fixtures"
 
 PROVIDERS = ("openai", "mistral", "openai_compatible", "anthropic", "gemini")
 # URL prefix of each provider's API root on the fake.
