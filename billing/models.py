@@ -126,6 +126,10 @@ class Reservation(models.Model):
     org_counter = models.ForeignKey(
         "BudgetCounter", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
+    # An API token's spending cap (scope_key `token:<id>`, period `total`).
+    token_counter = models.ForeignKey(
+        "BudgetCounter", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
 
     class Meta:
         indexes: ClassVar = [
@@ -257,6 +261,9 @@ class BudgetWarning(models.Model):
     spent_usd = models.DecimalField(**MONEY)
     limit_usd = models.DecimalField(**MONEY)
     created_at = models.DateTimeField(default=timezone.now)
+    # In-app frames go out from the process that recorded the warning; e-mail from Celery, which
+    # marks the row here, so a warning whose task was never queued is mailed by the next scan.
+    emailed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints: ClassVar = [

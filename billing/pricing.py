@@ -167,13 +167,28 @@ def prompt_tokens_upper_bound(messages: list[str], system: str | None) -> int:
     return total
 
 
-def estimate_output_tokens(text: str) -> int:
-    """Output tokens for a call whose provider reported no usage (a stopped stream, say).
+def estimate_tokens(text: str) -> int:
+    """About how many tokens `text` is, for a call whose provider reported no usage.
 
-    Heuristic: ceil(UTF-8 bytes / 3). English averages about 4 bytes per token and CJK about
-    3 bytes per token, so this leans slightly high. Rows built from it are marked `estimated`.
+    Not bytes: a byte count overstates accented, CJK and emoji text two to four times (and billed
+    honest answers past a hard budget). Instead ASCII runs count one token per 4 characters
+    (English and code average 3.5-4.5), and every other character one token (an accented Latin
+    letter is usually part of a longer token, so this leans high there; a CJK ideograph or an
+    emoji is one to two tokens). Rows built from it are marked `estimated`; settlement also caps
+    it (see `billing.policy.billed_usage`), so an estimate never exceeds what was asked for.
     """
-    return -(-_utf8_len(text) // 3)
+    ascii_chars = sum(1 for ch in text if ch < "\x80")
+    return -(-ascii_chars // 4) + (len(text) - ascii_chars)
+
+
+def prompt_tokens_estimate(messages: list[str], system: str | None) -> int:
+    """`estimate_tokens` of a prompt with the same per-message overheads as the upper bound;
+    never above `prompt_tokens_upper_bound` (each text estimates at most its byte length)."""
+    total = REQUEST_OVERHEAD_TOKENS
+    texts = [*messages, system] if system is not None else messages
+    for text in texts:
+        total += estimate_tokens(text) + MESSAGE_OVERHEAD_TOKENS
+    return total
 
 
 def max_tokens_that_fit(

@@ -9,12 +9,11 @@ from decimal import Decimal
 from typing import Literal, TypedDict
 
 from django.conf import settings
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import Count, QuerySet, Sum
 from django.db.models.functions import Coalesce, TruncDate
 
 from accounts.models import Membership, Organization, User
-from billing.models import Budget, BudgetScope, Reservation, ReservationStatus, UsageRecord
-from billing.periods import PeriodKind, period_bounds
+from billing.models import UsageRecord
 from billing.pricing import USD_QUANTUM
 from core.exceptions import NotFoundError
 
@@ -54,16 +53,6 @@ def org_time_zone(*, organization: Organization) -> zoneinfo.ZoneInfo:
         return zoneinfo.ZoneInfo(settings.DEFAULT_ORG_TIME_ZONE)
 
 
-def month_period(*, organization: Organization, now: datetime) -> Period:
-    """The calendar month containing `now`, in the organisation's time zone."""
-    tz = org_time_zone(organization=organization)
-    local = now.astimezone(tz)
-    start = datetime(local.year, local.month, 1, tzinfo=tz)
-    next_month = date(local.year + local.month // 12, local.month % 12 + 1, 1)
-    end = datetime(next_month.year, next_month.month, 1, tzinfo=tz)
-    return Period(kind="monthly", start=start, end=end)
-
-
 def day_start(*, organization: Organization, day: date) -> datetime:
     """Midnight of `day` in the organisation's time zone (an aware datetime)."""
     tz = org_time_zone(organization=organization)
@@ -92,17 +81,6 @@ def usage_records_in_range(
     return records.select_related("user").order_by("-created_at", "-id")
 
 
-def reserved_usd_open(*, organization: Organization, user_id: int | None = None) -> Decimal:
-    """What open reservations hold right now (calls in flight), for one user or the whole org."""
-    reservations = Reservation.objects.filter(
-        organization=organization, status=ReservationStatus.OPEN
-    )
-    if user_id is not None:
-        reservations = reservations.filter(user_id=user_id)
-    total = reservations.aggregate(total=Sum("reserved_usd"))["total"]
-    return _quantized(total)
-
-
 def member_user_id(*, organization: Organization, user_id: int) -> int:
     """`user_id` if that user is a member of `organization`; NotFoundError (404) otherwise."""
     if not Membership.objects.filter(organization=organization, user_id=user_id).exists():
@@ -110,36 +88,18 @@ def member_user_id(*, organization: Organization, user_id: int) -> int:
     return user_id
 
 
-def budget_for_user(*, organization: Organization, user_id: int) -> Budget | None:
-    """The budget that applies to a member: their own, else the org default (one query)."""
-    rows = {
-        row.scope: row
-        for row in Budget.objects.filter(organization=organization).filter(
-            Q(scope=BudgetScope.USER, user_id=user_id) | Q(scope=BudgetScope.DEFAULT)
-        )
-    }
-    return rows.get(BudgetScope.USER) or rows.get(BudgetScope.DEFAULT)
-
-
-def budget_period(*, organization: Organization, budget: Budget | None, now: datetime) -> Period:
-    """The budget's current period (the calendar month when there is no budget)."""
-    if budget is None:
-        return month_period(organization=organization, now=now)
-    kind: PeriodKind = budget.period  # type: ignore[assignment]
-    start, end = period_bounds(kind, now, org_time_zone(organization=organization))
-    return Period(kind=kind, start=start, end=end)
-
-
 def usage_for_user(*, user: User, organization: Organization, now: datetime) -> UserUsage:
-    """The user's spend in the period of the budget that applies to them (own or default; the
-    calendar month when none), its limit, what open calls reserve and what remains (4 queries
-    at most, whatever the ledger size). `remaining_usd` goes negative past a soft budget.
+    """The user's standing in the period of the budget that applies to them (own or default;
+    the calendar month when none), from `budget_status` (the one computation the
+    `budget.updated` frame uses too), with the period's spend by model from the ledger.
+    `remaining_usd` goes negative past a soft budget.
     """
-    budget = budget_for_user(organization=organization, user_id=user.pk)
-    period = budget_period(organization=organization, budget=budget, now=now)
+    from billing.budgets import budget_status
+
+    status = budget_status(organization=organization, user_id=user.pk, now=now)
     rows = (
         usage_records_in_range(
-            organization=organization, start=period.start, end=period.end, user_id=user.pk
+            organization=organization, start=status.start, end=status.end, user_id=user.pk
         )
         .order_by()
         .values("model")
@@ -162,15 +122,12 @@ def usage_for_user(*, user: User, organization: Organization, now: datetime) -> 
         for row in rows
     ]
     by_model.sort(key=lambda row: (-row["cost_usd"], row["model"]))
-    spent = sum((row["cost_usd"] for row in by_model), ZERO)
-    reserved = reserved_usd_open(organization=organization, user_id=user.pk)
-    limit = None if budget is None else budget.limit_usd
     return UserUsage(
-        period=period,
-        spent_usd=spent,
-        reserved_usd=reserved,
-        limit_usd=limit,
-        remaining_usd=None if limit is None else limit - spent - reserved,
+        period=Period(kind=status.kind, start=status.start, end=status.end),
+        spent_usd=_quantized(status.spent_usd),
+        reserved_usd=_quantized(status.reserved_usd),
+        limit_usd=status.limit_usd,
+        remaining_usd=None if status.remaining_usd is None else _quantized(status.remaining_usd),
         by_model=by_model,
     )
 

@@ -45,3 +45,11 @@ def usage_rollup(days_back: int = 1) -> int:
     from billing.budgets import usage_rollup as usage_rollup_service
 
     return usage_rollup_service(days_back=days_back)
+
+
+@shared_task(acks_late=True, soft_time_limit=120, time_limit=150)
+def warning_emails_send() -> int:
+    """Queued when a settlement records a warning: e-mail it (the frame went out already)."""
+    from billing.budgets import warning_emails_send as warning_emails_send_service
+
+    return warning_emails_send_service()

@@ -41,13 +41,20 @@ from accounts.access import membership_get
 from accounts.models import User
 from billing.gate import (
     Admission,
+    ModelPrice,
+    TokenCap,
     admission_heartbeat,
     admission_open,
     admission_output_cap,
     admission_settle,
 )
 from billing.models import UsageRecord
-from billing.pricing import TokenUsage, prompt_tokens_upper_bound
+from billing.pricing import (
+    TokenUsage,
+    UnitPrices,
+    prompt_tokens_estimate,
+    prompt_tokens_upper_bound,
+)
 from chat import events, services
 from chat.models import AIModel
 from chat.provider_selectors import aimodel_get_for_use, provider_config_for
@@ -210,23 +217,55 @@ def _admit_loaded(
     the user's org). Call inside a transaction: the reservation and the key's last use share
     its commit."""
     config = provider_config_for(ai_model=ai_model)
-    upper = prompt_tokens_upper_bound([t.content for t in request.turns], request.system)
-    admission = admission_open(
-        user=user,
-        ai_model=ai_model,
-        prompt_tokens_upper=upper,
-        max_tokens=request.max_tokens,
-        source=request.source,
-        conversation_id=request.conversation_id,
-        message_id=request.message_id,
-        api_token_id=request.api_token_id,
-    )
+    admission = admission_open_for(request, user_id=user.pk, ai_model=ai_model)
     # The key's last use to the minute: one UPDATE (and a row lock shared by every call on the
     # key, held to the commit) is skipped when the loaded key was marked less than that ago.
     last_used = ai_model.provider_key.last_used_at
     if last_used is None or timezone.now() - last_used >= KEY_LAST_USED_RESOLUTION:
         provider_key_mark_used(provider_key_id=ai_model.provider_key_id)
     return admission, config
+
+
+def model_price(ai_model: AIModel) -> ModelPrice:
+    """The price snapshot of a model that the gate admits a call at."""
+    return ModelPrice(
+        model_id=ai_model.model_id,
+        upstream_model=ai_model.name,
+        provider=ai_model.provider_key.provider,
+        provider_key_id=ai_model.provider_key_id,
+        prices=UnitPrices(
+            input=ai_model.input_usd_per_mtok,
+            output=ai_model.output_usd_per_mtok,
+            cached_input=ai_model.cached_input_usd_per_mtok,
+            cache_write=ai_model.cache_write_usd_per_mtok,
+        ),
+        max_output_tokens=ai_model.max_output_tokens,
+    )
+
+
+def admission_open_for(
+    request: GenerationRequest,
+    *,
+    user_id: int,
+    ai_model: AIModel,
+    token_cap: TokenCap | None = None,
+) -> Admission:
+    """The one admission step of every caller (chat, titles, /v1): the request's prompt sized
+    and the model's prices snapshotted, then the gate."""
+    texts = [t.content for t in request.turns]
+    return admission_open(
+        organization_id=ai_model.organization_id,
+        user_id=user_id,
+        model=model_price(ai_model),
+        prompt_tokens_upper=prompt_tokens_upper_bound(texts, request.system),
+        prompt_tokens_estimate=prompt_tokens_estimate(texts, request.system),
+        max_tokens=request.max_tokens,
+        source=request.source,
+        conversation_id=request.conversation_id,
+        message_id=request.message_id,
+        api_token_id=request.api_token_id,
+        token_cap=token_cap,
+    )
 
 
 def _admitted(
@@ -264,6 +303,30 @@ def _token_usage(report: UsageReport | None) -> TokenUsage | None:
     )
 
 
+class _OutputMeter:
+    """A running count of output tokens, for cutting off a provider that ignores max_tokens.
+
+    Never bytes or characters (a byte count cut honest answers in accented, CJK or emoji text
+    off): each text delta is at least one token, and a provider's own running count (Anthropic,
+    Gemini report one mid-stream) replaces that when it is higher. So the count never exceeds the
+    tokens really streamed, and a provider that honours max_tokens is never cut off.
+    """
+
+    def __init__(self) -> None:
+        self.deltas = 0
+        self.reported = 0
+
+    def add_text(self) -> None:
+        self.deltas += 1
+
+    def add_usage(self, report: UsageReport) -> None:
+        self.reported = max(self.reported, report.output_tokens)
+
+    @property
+    def tokens(self) -> int:
+        return max(self.deltas, self.reported)
+
+
 @dataclass
 class _Progress:
     parts: list[str] = field(default_factory=list)
@@ -272,31 +335,8 @@ class _Progress:
     status: Status = "complete"
     error_code: str = ""
     error_message: str = ""
-
-
-class _OutputMeter:
-    """A running count of output tokens, for mid-stream enforcement.
-
-    Deltas are at least one token each; UTF-8 bytes / 4 is a typical token size and rarely an
-    over-count, so an honest provider is never cut short; cumulative usage reports (Anthropic,
-    Gemini) replace the estimate with the provider's own count when they arrive.
-    """
-
-    def __init__(self) -> None:
-        self.deltas = 0
-        self.text_bytes = 0
-        self.reported = 0
-
-    def add_text(self, text: str) -> None:
-        self.deltas += 1
-        self.text_bytes += len(text.encode("utf-8"))
-
-    def add_usage(self, report: UsageReport) -> None:
-        self.reported = max(self.reported, report.output_tokens)
-
-    @property
-    def tokens(self) -> int:
-        return max(self.deltas, self.text_bytes // 4, self.reported)
+    meter: _OutputMeter = field(default_factory=_OutputMeter)
+    cut_off: bool = False
 
 
 async def _stream(
@@ -316,14 +356,14 @@ async def _stream(
         # passes what the reservation covers. The overshoot already streamed is still settled
         # (charged, estimated when no usage came), never written off.
         output_cap = admission_output_cap(admission)
-        meter = _OutputMeter()
+        meter = progress.meter
         try:
             async for event in stream:
                 if isinstance(event, TextDelta):
                     if event.text:
                         progress.parts.append(event.text)
                         await sink.on_text(event.text)
-                        meter.add_text(event.text)
+                        meter.add_text()
                 elif isinstance(event, UsageReport):
                     progress.usage = event
                     meter.add_usage(event)
@@ -336,6 +376,7 @@ async def _stream(
                         output_cap,
                     )
                     progress.finish = "length"
+                    progress.cut_off = True
                     break
         finally:
             # Closing the adapter's generator closes the upstream HTTP connection (a stop must
@@ -415,6 +456,8 @@ async def run_generation(
                 usage=_token_usage(usage),
                 output_text=text,
                 failed_before_output=failed_before_output,
+                output_deltas=progress.meter.deltas,
+                cut_off=progress.cut_off,
             )
         )
     except Exception:
@@ -666,7 +709,7 @@ def _reply_start(
     A refusal by the gate (budget, price) keeps the stored messages, as when the engine admits:
     the engine then fails the answer with the gate's code. If the ledger cannot be written, the
     transaction is rolled back and the messages are stored alone; the engine admits (and fails
-    with `ledger_unavailable`) as it does for every other caller.
+    with `service_unavailable`) as it does for every other caller.
     """
     outcome: list[tuple[Admission, ProviderConfig] | ApplicationError] = []
 
@@ -674,7 +717,7 @@ def _reply_start(
         try:
             admitted = _admit_loaded(_reply_request(prepared), user=user, ai_model=ai_model)
         except ApplicationError as exc:
-            if exc.code == "ledger_unavailable":
+            if exc.code == "service_unavailable":
                 raise _AdmissionDatabaseError from exc
             outcome.append(exc)
             return False

@@ -14,7 +14,7 @@ Errors use OpenAI's envelope, `{"error": {"message", "type", "code", "param"}}`,
 `code` both the contract's code: 401 not_authenticated, 402 budget_exceeded, 404 not_found (an
 unknown model, or one the token may not use), 400 validation_error, 429 rate_limited (more than
 API_MAX_CONCURRENT_PER_TOKEN calls of one token in flight in this process) and
-provider_rate_limited, 503 provider_unavailable / ledger_unavailable, 502 other provider errors.
+provider_rate_limited, 503 provider_unavailable / service_unavailable, 502 other provider errors.
 
 `x-potluck-overhead-ms` is the time Potluck held the request minus the time spent waiting for
 the provider, in milliseconds with two decimals:
@@ -89,7 +89,7 @@ STATUS_BY_CODE: dict[str, int] = {
     "rate_limited": 429,
     "provider_rate_limited": 429,
     "provider_unavailable": 503,
-    "ledger_unavailable": 503,
+    "service_unavailable": 503,
     "generation_stopped": 503,
     "provider_auth": 502,
     "context_length_exceeded": 502,

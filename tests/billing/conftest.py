@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
-from accounts.models import Organization
+from accounts.models import Organization, User
+from billing.gate import Admission, admission_open
 from chat.models import AIModel, ProviderKey
 
 
@@ -45,3 +47,16 @@ def acme_model(acme: Organization) -> AIModel:
 @pytest.fixture
 def globex_model(globex: Organization) -> AIModel:
     return make_model(org=globex)
+
+
+def gate_open(*, user: User, ai_model: AIModel, **kwargs: Any) -> Admission:
+    """`billing.gate.admission_open` for a user and one of their org's models, as the engine
+    calls it (the model's price snapshot)."""
+    from chat.generation import model_price
+
+    return admission_open(
+        organization_id=ai_model.organization_id,
+        user_id=user.pk,
+        model=model_price(ai_model),
+        **kwargs,
+    )

@@ -38,10 +38,11 @@ def _wait(start_at: float) -> None:
 
 def _admit(args: argparse.Namespace) -> dict[str, Any]:
     from accounts.models import User
-    from billing.gate import admission_open, admission_settle
+    from billing.gate import admission_settle
     from billing.pricing import TokenUsage
     from chat.models import AIModel
     from core.exceptions import ApplicationError
+    from tests.billing.conftest import gate_open
 
     user_ids = [int(u) for u in args.users.split(",")]
     users = {u.pk: u for u in User.objects.filter(pk__in=user_ids)}
@@ -59,7 +60,7 @@ def _admit(args: argparse.Namespace) -> dict[str, Any]:
     def one(n: int) -> None:
         user = users[user_ids[n % len(user_ids)]]
         try:
-            admission = admission_open(
+            admission = gate_open(
                 user=user,
                 ai_model=ai_model,
                 prompt_tokens_upper=args.prompt,
@@ -111,9 +112,9 @@ def _warn(args: argparse.Namespace) -> dict[str, Any]:
 def _down(args: argparse.Namespace) -> dict[str, Any]:
     """The gate against a database that does not answer: unsaved rows, a dead DATABASE_URL."""
     from accounts.models import User
-    from billing.gate import admission_open
     from chat.models import AIModel, ProviderKey
     from core.exceptions import ApplicationError
+    from tests.billing.conftest import gate_open
 
     key = ProviderKey(pk=1, organization_id=1, provider="openai", label="k")
     ai_model = AIModel(
@@ -126,7 +127,7 @@ def _down(args: argparse.Namespace) -> dict[str, Any]:
         output_usd_per_mtok=Decimal(1),
     )
     try:
-        admission_open(
+        gate_open(
             user=User(pk=1, email="x@example.com"),
             ai_model=ai_model,
             prompt_tokens_upper=10,
@@ -141,15 +142,15 @@ def _down(args: argparse.Namespace) -> dict[str, Any]:
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser()
     sub = parser.add_subparsers(dest="mode", required=True)
-    admit = sub.add_parser("admit")
-    admit.add_argument("--model-pk", type=int, required=True)
-    admit.add_argument("--users", required=True)
-    admit.add_argument("--requests", type=int, default=50)
-    admit.add_argument("--offset", type=int, default=0)
-    admit.add_argument("--threads", type=int, default=5)
-    admit.add_argument("--prompt", type=int, default=1000)
-    admit.add_argument("--max-tokens", type=int, default=500)
-    admit.add_argument("--start-at", type=float, default=0.0)
+    admit_p = sub.add_parser("admit")
+    admit_p.add_argument("--model-pk", type=int, required=True)
+    admit_p.add_argument("--users", required=True)
+    admit_p.add_argument("--requests", type=int, default=50)
+    admit_p.add_argument("--offset", type=int, default=0)
+    admit_p.add_argument("--threads", type=int, default=5)
+    admit_p.add_argument("--prompt", type=int, default=1000)
+    admit_p.add_argument("--max-tokens", type=int, default=500)
+    admit_p.add_argument("--start-at", type=float, default=0.0)
     warn = sub.add_parser("warn")
     warn.add_argument("--org", type=int, required=True)
     warn.add_argument("--user", type=int, default=None)

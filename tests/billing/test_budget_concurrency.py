@@ -21,7 +21,8 @@ from django.db import connection
 from django.db.models import Sum
 
 from accounts.models import User
-from billing.budgets import budget_set, usd_to_nusd, user_scope_key
+from billing.budgets import budget_set
+from billing.ledger import user_scope_key
 from billing.models import (
     BudgetCounter,
     BudgetScope,
@@ -30,6 +31,7 @@ from billing.models import (
     ReservationStatus,
     UsageRecord,
 )
+from billing.policy import nusd as usd_to_nusd
 from billing.pricing import UnitPrices, worst_case_cost
 from tests.billing.conftest import make_model
 from tests.factories import make_user
@@ -182,4 +184,4 @@ def test_it_refuses_when_the_database_is_down() -> None:
     # A real process whose DATABASE_URL points at a port where nothing listens.
     (result,) = run_workers("down", [[]], url="postgres://postgres@127.0.0.1:1/potluck_down")
 
-    assert result == {"code": "ledger_unavailable", "status": 503}
+    assert result == {"code": "service_unavailable", "status": 503}

@@ -16,17 +16,16 @@ from accounts.models import AuditEvent, Organization, User
 from billing.budgets import (
     budget_set,
     budget_warnings_send,
-    nusd_to_usd,
     usage_rollup,
-    user_scope_key,
+    warning_emails_send,
 )
 from billing.gate import (
     Admission,
-    admission_open,
     admission_output_cap,
     admission_settle,
     reservation_reap,
 )
+from billing.ledger import user_scope_key
 from billing.models import (
     BudgetCounter,
     BudgetScope,
@@ -35,10 +34,11 @@ from billing.models import (
     UsageDaily,
     UsageRecord,
 )
-from billing.pricing import UNLIMITED_TOKENS, TokenUsage, UnitPrices, worst_case_cost
+from billing.policy import usd as nusd_to_usd
+from billing.pricing import TokenUsage, UnitPrices, worst_case_cost
 from chat.models import AIModel
 from core.exceptions import ApplicationError
-from tests.billing.conftest import make_model
+from tests.billing.conftest import gate_open, make_model
 from tests.conftest import login
 
 PRICES = UnitPrices(input=Decimal("0.15"), output=Decimal("0.60"), cached_input=Decimal("0.075"))
@@ -69,7 +69,7 @@ def set_budget(
 
 
 def admit(user: User, model: AIModel, *, prompt: int = 1000, max_tokens: int = 500) -> Admission:
-    return admission_open(
+    return gate_open(
         user=user, ai_model=model, prompt_tokens_upper=prompt, max_tokens=max_tokens, source="chat"
     )
 
@@ -166,12 +166,13 @@ def test_it_records_an_overshoot_instead_of_writing_it_off(alice, bob, acme, acm
         admit(bob, acme_model)
 
 
-def test_it_caps_output_at_what_the_reservation_covers(bob, acme, acme_model) -> None:
+def test_it_cuts_off_only_past_max_tokens_and_its_margin(bob, acme, acme_model) -> None:
     admission = admit(bob, acme_model)
-    assert admission_output_cap(admission) == 500
+    assert admission_output_cap(admission) == 550  # 500 + max(16, 500 // 10)
 
+    # The same for a free model: the cut-off is about providers that ignore max_tokens.
     free = make_model(org=acme, model_id="free", input_price="0", output_price="0")
-    assert admission_output_cap(admit(bob, free)) == UNLIMITED_TOKENS
+    assert admission_output_cap(admit(bob, free)) == 550
 
 
 def test_it_frees_the_reservation_when_the_call_failed_before_output(
@@ -305,20 +306,30 @@ def test_it_sends_budget_updated_after_settlement(
     ]
 
 
-def test_it_queues_the_warnings_task_on_commit(
+def test_it_warns_from_the_settling_process_and_queues_the_email(
     alice, bob, acme, acme_model, django_capture_on_commit_callbacks, monkeypatch
 ) -> None:
     from billing import tasks
 
     queued: list[dict[str, Any]] = []
-    monkeypatch.setattr(tasks.budget_warnings_check, "delay", lambda **kw: queued.append(kw))
-    set_budget(acme, alice, user=bob, limit="0.01", warn=[50])
-    admission = admit(bob, acme_model)
+    monkeypatch.setattr(tasks.warning_emails_send, "delay", lambda **kw: queued.append(kw))
+    set_budget(acme, alice, user=bob, limit="0.001", warn=[50])
+    below = admit(bob, acme_model)
 
-    with django_capture_on_commit_callbacks(execute=True):
-        admission_settle(admission=admission, usage=worst(admission))
+    def settle(admission: Any) -> None:
+        with django_capture_on_commit_callbacks(execute=True):
+            admission_settle(admission=admission, usage=worst(admission))
 
-    assert queued == [{"organization_id": acme.pk, "user_id": bob.pk}]
+    quiet = group_messages(bob, lambda: settle(below))  # 45 %: no threshold crossed
+    crossing = admit(bob, acme_model)
+    frames = group_messages(bob, lambda: settle(crossing))  # 90 %
+
+    assert [f["type"] for f in quiet] == ["budget.updated"]
+    assert [f["type"] for f in frames] == ["budget.updated", "budget.warning"]
+    assert frames[1]["percent"] == 50
+    assert queued == [{}]  # the e-mail goes through Celery
+    assert warning_emails_send() == 1
+    assert mail.outbox[0].to == ["bob@acme.test"]
 
 
 def test_it_warns_once_per_threshold_and_period(
@@ -342,6 +353,7 @@ def test_it_warns_once_per_threshold_and_period(
     assert [f["percent"] for f in frames] == [80]  # one notice for the highest new threshold
     assert frames[0]["limit_usd"] == "0.001000000"
     assert again == []
+    assert warning_emails_send() == 1  # the Celery task: one e-mail for the highest threshold
     assert len(mail.outbox) == 1
     assert mail.outbox[0].to == ["bob@acme.test"]
     assert "80%" in mail.outbox[0].subject
@@ -368,6 +380,7 @@ def test_it_warns_the_admins_about_the_org_cap(
     frames = group_messages(alice, check)
 
     assert [f["type"] for f in frames] == ["budget.warning"]
+    assert warning_emails_send() == 1
     assert mail.outbox[0].to == ["alice@acme.test"]
 
 

@@ -16,10 +16,10 @@ from urllib.parse import urlparse, urlunparse
 
 import pytest
 
-from billing.gate import admission_open, admission_settle
+from billing.gate import admission_settle
 from billing.models import UsageDaily
 from billing.pricing import TokenUsage
-from tests.billing.conftest import make_model
+from tests.billing.conftest import gate_open, make_model
 from tests.billing.test_budget_concurrency import database_url
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -75,7 +75,7 @@ def test_it_runs_the_rollup_from_beat_in_a_real_worker(
     bob, acme, celery_processes, tmp_path
 ) -> None:
     model = make_model(org=acme)
-    admission = admission_open(
+    admission = gate_open(
         user=bob, ai_model=model, prompt_tokens_upper=1000, max_tokens=500, source="chat"
     )
     admission_settle(admission=admission, usage=TokenUsage(1000, output_tokens=500))

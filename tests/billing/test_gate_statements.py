@@ -1,9 +1,4 @@
-"""The gate's hot paths: few statements per call, and the same outcomes as the locked path.
-
-On Postgres an admission whose period counters exist is one unlocked read plus one statement,
-and a settlement is one statement (bench/gateway_overhead.py measures why this matters); the
-outcomes must be those of the locked path, which these tests compare on both databases.
-"""
+"""Settlement's edge cases and the spacing of a member's `budget.updated` frames."""
 
 from __future__ import annotations
 
@@ -16,27 +11,24 @@ from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
 from django.db import connection
 
-from billing.budgets import (
-    BUDGET_FRAME_INTERVAL,
-    budget_set,
-    budget_updated_dispatch,
-    usd_to_nusd,
-    user_scope_key,
-)
-from billing.gate import Admission, admission_open, admission_settle
+from billing.budgets import budget_set
+from billing.gate import Admission, admission_settle
+from billing.ledger import user_scope_key
 from billing.models import BudgetCounter, BudgetScope, Reservation, ReservationStatus, UsageRecord
+from billing.notices import BUDGET_FRAME_INTERVAL, budget_updated_dispatch
+from billing.policy import nusd as usd_to_nusd
 from billing.pricing import TokenUsage, UnitPrices, worst_case_cost
-from core.exceptions import ApplicationError
+from tests.billing.conftest import gate_open
 
 if TYPE_CHECKING:
-    from chat.events import BudgetUpdatedEvent
+    from billing.notices import BudgetUpdatedEvent
 
 PRICES = UnitPrices(input=Decimal("0.15"), output=Decimal("0.60"), cached_input=Decimal("0.075"))
 WORST = worst_case_cost(1000, 500, PRICES)
 
 
 def _open(user: Any, ai_model: Any, *, max_tokens: int = 500) -> Admission:
-    return admission_open(
+    return gate_open(
         user=user,
         ai_model=ai_model,
         prompt_tokens_upper=1000,
@@ -61,64 +53,6 @@ def _hard(acme: Any, alice: Any, *, user: Any, limit: Decimal, scope: str = "use
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="the Postgres statements")
 @pytest.mark.django_db(transaction=True)  # autocommit, as the engine runs the gate
-def test_it_admits_in_two_statements_and_settles_in_one_on_postgres(
-    alice, bob, acme, acme_model, django_assert_num_queries
-) -> None:
-    _hard(acme, alice, user=bob, limit=Decimal("1"))
-    _hard(acme, alice, user=bob, limit=Decimal("5"), scope="org")
-    first = _open(bob, acme_model)  # creates the period's counters, under their locks
-    admission_settle(admission=first, usage=TokenUsage(input_tokens=100, output_tokens=10))
-
-    with django_assert_num_queries(2):
-        admission = _open(bob, acme_model)
-    with django_assert_num_queries(1):
-        record = admission_settle(
-            admission=admission, usage=TokenUsage(input_tokens=200, output_tokens=20)
-        )
-
-    assert record is not None
-    assert record.pk == UsageRecord.objects.get(call_id=admission.call_id).pk
-    reservation = Reservation.objects.get(call_id=admission.call_id)
-    assert (reservation.status, reservation.usage_record_id) == (
-        ReservationStatus.SETTLED,
-        record.pk,
-    )
-    assert reservation.org_counter_id is not None
-
-
-def test_it_counts_the_same_on_both_paths(alice, bob, acme, acme_model) -> None:
-    _hard(acme, alice, user=bob, limit=Decimal("1"))
-    _hard(acme, alice, user=bob, limit=Decimal("5"), scope="org")
-    usages = [TokenUsage(input_tokens=100 * n, output_tokens=10 * n) for n in range(1, 5)]
-    open_now = _open(bob, acme_model)  # held while the others come and go
-    for usage in usages:
-        admission_settle(admission=_open(bob, acme_model), usage=usage)
-
-    spent = sum((r.cost_usd for r in UsageRecord.objects.filter(user=bob)), Decimal(0))
-    for scope_key in (user_scope_key(bob.pk), "org"):
-        counter = BudgetCounter.objects.get(organization=acme, scope_key=scope_key)
-        assert counter.spent_nusd == usd_to_nusd(spent)
-        assert counter.reserved_nusd == usd_to_nusd(open_now.reserved_usd)
-    assert UsageRecord.objects.filter(user=bob).count() == len(usages)
-
-
-def test_it_lowers_and_refuses_exactly_as_the_locked_path(alice, bob, acme, acme_model) -> None:
-    # Two full worst cases and a sliver: the third request is lowered, the fourth refused.
-    _hard(acme, alice, user=bob, limit=WORST * 2 + Decimal("0.0002"))
-    _open(bob, acme_model)  # creates the counters
-
-    assert _open(bob, acme_model).max_tokens == 500
-    lowered = _open(bob, acme_model)
-    with pytest.raises(ApplicationError) as refused:
-        _open(bob, acme_model)
-
-    assert 0 < lowered.max_tokens < 500
-    assert lowered.reserved_usd == worst_case_cost(1000, lowered.max_tokens, PRICES)
-    assert refused.value.code == "budget_exceeded"
-    counter = BudgetCounter.objects.get(scope_key=user_scope_key(bob.pk))
-    assert counter.reserved_nusd == usd_to_nusd(WORST * 2 + lowered.reserved_usd)
-
-
 def test_it_releases_a_call_that_failed_before_output(alice, bob, acme, acme_model) -> None:
     _hard(acme, alice, user=bob, limit=Decimal("1"))
     _open(bob, acme_model)

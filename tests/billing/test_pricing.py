@@ -14,8 +14,9 @@ from billing.pricing import (
     TokenUsage,
     UnitPrices,
     cost_usd,
-    estimate_output_tokens,
+    estimate_tokens,
     max_tokens_that_fit,
+    prompt_tokens_estimate,
     prompt_tokens_upper_bound,
     worst_case_cost,
 )
@@ -223,10 +224,26 @@ def test_it_counts_a_lone_surrogate_instead_of_failing() -> None:
 
 @pytest.mark.parametrize(
     ("text", "expected"),
-    [("", 0), ("a", 1), ("abc", 1), ("abcd", 2), ("日本語", 3), ("x" * 3000, 1000)],
+    [
+        ("", 0),
+        ("a", 1),
+        ("abcd", 1),
+        ("abcde", 2),
+        ("x" * 3000, 750),
+        ("日本語", 3),  # one per ideograph, not one per byte (9)
+        ("acción", 3),  # "acci" + "ó" + "n": 2 + 1
+        ("🎉👩‍💻", 4),  # code points: 🎉, 👩, ZWJ, 💻
+    ],
 )
-def test_it_estimates_output_tokens_from_bytes(text: str, expected: int) -> None:
-    assert estimate_output_tokens(text) == expected
+def test_it_estimates_tokens_from_characters_not_bytes(text: str, expected: int) -> None:
+    assert estimate_tokens(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text", ["", "hello", "acción años", "東京は日本の首都", "🎉👩‍💻", "\ud800"]
+)
+def test_it_never_estimates_a_prompt_above_its_upper_bound(text: str) -> None:
+    assert prompt_tokens_estimate([text], "sys") <= prompt_tokens_upper_bound([text], "sys")
 
 
 @pytest.mark.parametrize(

@@ -13,8 +13,8 @@ import pytest
 from django.http import StreamingHttpResponse
 
 from accounts.models import Organization, User
-from billing.gate import admission_open
 from billing.models import UsageRecord
+from tests.billing.conftest import gate_open
 from tests.conftest import login
 
 _calls = itertools.count(1)
@@ -64,7 +64,7 @@ def test_it_reports_my_spend_in_the_current_month(
     make_record(user=bob, created_at=datetime(2025, 2, 28, tzinfo=UTC), cost="9")  # last month
     make_record(user=alice, created_at=datetime(2025, 3, 5, tzinfo=UTC), cost="7")
     make_record(user=charlie, created_at=datetime(2025, 3, 5, tzinfo=UTC), cost="8")
-    admission_open(
+    gate_open(
         user=bob, ai_model=acme_model, prompt_tokens_upper=1000, max_tokens=500, source="chat"
     )
 
@@ -288,9 +288,10 @@ def test_it_reads_my_usage_in_constant_queries(
     client = login(api_client, bob)
     for n in range(6):
         make_record(user=bob, created_at=datetime(2025, 3, 2, tzinfo=UTC), model=f"m{n % 3}")
-    # session, user, membership, organisation, the applying budget, by-model totals, open
-    # reservations, by-day totals
-    with django_assert_num_queries(8):
+    # session, user, membership, organisation, the applying budget, the member's counter (and,
+    # as no call was admitted this period, the ledger's spend instead), by-model totals, by-day
+    # totals
+    with django_assert_num_queries(9):
         assert len(client.get("/api/usage/me/").json()["by_model"]) == 3
 
 

@@ -86,7 +86,7 @@ def test_it_stores_the_messages_alone_when_the_ledger_is_unreachable(
     with connection.execute_wrapper(no_reservations):
         start = _send(alice)
 
-    # Left to the engine, which admits again (and fails with ledger_unavailable if it must).
+    # Left to the engine, which admits again (and fails with service_unavailable if it must).
     assert start.admitted is None
     answer = Message.objects.get(pk=start.prepared.assistant_message_id)
     assert answer.status == MessageStatus.PENDING
