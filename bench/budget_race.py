@@ -1,161 +1,187 @@
-"""Budget race: one member whose hard budget fits exactly K worst-case requests, 10 x K concurrent
-requests from several processes, against Potluck's admission gate on Postgres.
+"""Budget race: a hard budget at its edge, hit by 200 concurrent /v1 calls spread over several
+Potluck web processes, as deployed: Daphne on Postgres (and Redis when REDIS_URL is set), the
+fake upstream as the provider.
 
-How to run (from the repository root; the database must exist, the bench migrates it):
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres REDIS_URL=redis://127.0.0.1:6379/0 \\
+        .venv/bin/python -m bench.budget_race [--k 10] [--requests 200] [--web 2]
 
-    createdb -h 127.0.0.1 -U postgres potluck_bench
-    DATABASE_URL=postgres://postgres@127.0.0.1:5432/potluck_bench \
-        .venv/bin/python bench/budget_race.py --k 50 --processes 4 --threads 4
+Starts the fake upstream and `--web` Daphne processes on one fresh database (tests/e2e/live.py),
+sets up an org through the REST API with a member whose hard monthly budget holds exactly `--k`
+worst-case calls (prompt upper bound at the input price plus max_tokens at the output price),
+then fires `--requests` chat completions at the same instant, round-robin over the processes.
 
-It prints the admitted and refused counts, how many calls could reach a provider, the sum of
-settled costs against the limit (the overshoot must be 0) and admissions per second.
-
-The worker processes (`tests.billing.race_worker`) call the real gate directly: admission_open,
-then admission_settle at the call's full worst case, the most a call can cost. No provider is
-called, so "upstream received" is the number of Admissions handed out: the engine cannot call
-an adapter without one, and a refused request never gets one.
+It prints what was admitted (200) and refused (402), what the fake upstream received (it must be
+the admitted count: a refused call never reaches the provider), the settled sum against the limit
+(the overshoot must be 0) and the load average. Exit status 0 when both hold.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import os
 import subprocess
 import sys
+import tempfile
 import time
+import urllib.request
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
+
+import aiohttp
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.gateway_overhead import PROMPT, setup  # noqa: E402
+from tests.e2e.live import LiveApp, free_port, live_app  # noqa: E402
+
+MAX_TOKENS = 256
+
+
+def _load() -> str:
+    return " ".join(f"{value:.2f}" for value in os.getloadavg())
+
+
+def _fake(port: int) -> subprocess.Popen[bytes]:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tests.fake_upstream", "--port", str(port)],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    for _ in range(100):
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/_fake/health", timeout=1)
+            return proc
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError("the fake upstream did not start")
+
+
+def _fake_requests(root: str) -> int:
+    with urllib.request.urlopen(f"{root}/_fake/requests", timeout=10) as response:  # noqa: S310
+        records = json.loads(response.read())["requests"]
+    return sum(1 for r in records if r["path"].endswith("/chat/completions"))
+
+
+def _edge_budget(app: LiveApp, k: int) -> tuple[Decimal, int]:
+    """Set the member's hard budget to exactly k worst cases of the bench's call."""
+    script = (
+        "from billing.pricing import UnitPrices, prompt_tokens_upper_bound, worst_case_cost\n"
+        "from decimal import Decimal\n"
+        f"upper = prompt_tokens_upper_bound([{PROMPT[0]['content']!r}], None)\n"
+        "worst = worst_case_cost(upper, "
+        f"{MAX_TOKENS}, UnitPrices(input=Decimal('0.15'), output=Decimal('0.6')))\n"
+        f"print(worst * {k}, upper)\n"
+    )
+    limit, upper = app.manage("shell", "-c", script).split()
+    return Decimal(limit), int(upper)
+
+
+def _settled(app: LiveApp) -> Decimal:
+    """The ledger's sum once no reservation is open (a call may settle just after answering)."""
+    script = (
+        "import time\nfrom django.db.models import Sum\n"
+        "from billing.models import Reservation, UsageRecord\n"
+        "for _ in range(100):\n"
+        "    if not Reservation.objects.filter(status='open').exists(): break\n"
+        "    time.sleep(0.1)\n"
+        "print(UsageRecord.objects.aggregate(s=Sum('cost_usd'))['s'] or 0)\n"
+    )
+    return Decimal(app.manage("shell", "-c", script).strip()).quantize(Decimal("1e-9"))
+
+
+async def _fire(urls: list[str], token: str, model: str, requests: int) -> dict[int, int]:
+    body = {"model": model, "messages": PROMPT, "max_tokens": MAX_TOKENS}
+    headers = {"Authorization": f"Bearer {token}"}
+    statuses: dict[int, int] = {}
+    start = asyncio.Event()
+    connector = aiohttp.TCPConnector(limit=0)
+    async with aiohttp.ClientSession(connector=connector) as session:
+
+        async def one(n: int) -> None:
+            await start.wait()
+            url = f"{urls[n % len(urls)]}/v1/chat/completions"
+            async with session.post(url, json=body, headers=headers) as response:
+                await response.read()
+                statuses[response.status] = statuses.get(response.status, 0) + 1
+
+        tasks = [asyncio.create_task(one(n)) for n in range(requests)]
+        await asyncio.sleep(0.2)
+        start.set()
+        await asyncio.gather(*tasks)
+    return statuses
+
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--k", type=int, default=50, help="worst-case requests the budget fits")
-    parser.add_argument("--processes", type=int, default=4)
-    parser.add_argument("--threads", type=int, default=4, help="threads per process")
-    parser.add_argument("--prompt", type=int, default=1000, help="prompt upper bound, tokens")
-    parser.add_argument("--max-tokens", type=int, default=500)
+    parser.add_argument("--k", type=int, default=10, help="worst-case calls the budget holds")
+    parser.add_argument("--requests", type=int, default=200)
+    parser.add_argument("--web", type=int, default=2, help="Daphne processes")
     args = parser.parse_args()
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "server.settings.local")
-    os.environ.setdefault("SECRET_KEY", "bench-" + "x" * 40)
-    os.environ.setdefault("FIELD_ENCRYPTION_KEY", "bench-field-key-" + "y" * 24)
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-    from django.db import connection
-    from django.db.models import Sum
-
-    from accounts.models import Membership, Organization, User
-    from billing.budgets import budget_set
-    from billing.models import UsageRecord
-    from billing.pricing import UnitPrices, worst_case_cost
-    from chat.models import AIModel, ProviderKey
-    from tests.billing.test_budget_concurrency import database_url
-
-    if connection.vendor != "postgresql":
-        print("warning: not Postgres; set DATABASE_URL=postgres://…")
-    call_command("migrate", verbosity=0)
-    stamp = int(time.time() * 1000)
-    org = Organization.objects.create(name=f"bench {stamp}")
-    user = User.objects.create_user(f"bench-{stamp}@example.com", None)
-    Membership.objects.create(user=user, organization=org, role="member")
-    owner = User.objects.create_user(f"bench-owner-{stamp}@example.com", None)
-    Membership.objects.create(user=owner, organization=org, role="owner")
-    key = ProviderKey.objects.create(
-        organization=org, provider="openai", label="bench", api_key="sk-bench-0000"
-    )
-    model = AIModel.objects.create(
-        organization=org,
-        provider_key=key,
-        model_id="bench-model",
-        name="bench-model",
-        input_usd_per_mtok=Decimal("0.15"),
-        output_usd_per_mtok=Decimal("0.60"),
-    )
-    prices = UnitPrices(input=Decimal("0.15"), output=Decimal("0.60"))
-    worst = worst_case_cost(args.prompt, args.max_tokens, prices)
-    limit = worst * args.k
-    budget_set(
-        organization=org,
-        actor=owner,
-        scope="user",
-        user_id=user.pk,
-        limit_usd=limit,
-        period="monthly",
-        enforcement="hard",
-        warn_at_percent=[],
-    )
-    total = 10 * args.k
-    per = -(-total // args.processes)
-    env = {**os.environ, "DATABASE_URL": database_url()}
-    start_at = time.time() + 3.0
-    procs = []
-    for n in range(args.processes):
-        count = max(0, min(per, total - n * per))
-        procs.append(
-            subprocess.Popen(  # our own module, fixed arguments
-                [
-                    sys.executable,
-                    "-m",
-                    "tests.billing.race_worker",
-                    "admit",
-                    "--model-pk",
-                    str(model.pk),
-                    "--users",
-                    str(user.pk),
-                    "--requests",
-                    str(count),
-                    "--offset",
-                    str(n * per),
-                    "--threads",
-                    str(args.threads),
-                    "--prompt",
-                    str(args.prompt),
-                    "--max-tokens",
-                    str(args.max_tokens),
-                    "--start-at",
-                    str(start_at),
-                ],
-                cwd=ROOT,
-                env=env,
-                stdout=subprocess.PIPE,
-                text=True,
+    fake_port = free_port()
+    fake = _fake(fake_port)
+    fake_root = f"http://127.0.0.1:{fake_port}"
+    try:
+        with (
+            tempfile.TemporaryDirectory() as tmp,
+            live_app(
+                Path(tmp),
+                with_celery=False,
+                web=args.web,
+                extra_env={"LOG_LEVEL": "WARNING", "API_MAX_CONCURRENT_PER_TOKEN": "1000"},
+            ) as app,
+        ):
+            token, model = setup(app, f"{fake_root}/openai/v1")
+            limit, upper = _edge_budget(app, args.k)
+            app.manage(
+                "shell",
+                "-c",
+                "from accounts.models import User\nfrom billing.budgets import budget_set\n"
+                "u = User.objects.get(email='bench@bench.test')\n"
+                "budget_set(organization=u.membership.organization, actor=u, scope='user', "
+                f"user_id=u.pk, limit_usd=__import__('decimal').Decimal('{limit}'), "
+                "period='monthly', enforcement='hard', warn_at_percent=[])\n",
             )
-        )
-    results = []
-    for proc in procs:
-        out, _ = proc.communicate()
-        results.append(json.loads(out.strip().splitlines()[-1]))
-    admitted = sum(r["admitted"] for r in results)
-    refused = sum(r["refused"] for r in results)
-    errors = [e for r in results for e in r["errors"]]
-    elapsed = max(r["elapsed"] for r in results)
-    settled = UsageRecord.objects.filter(user=user).aggregate(s=Sum("cost_usd"))["s"] or 0
-    settled = Decimal(settled).quantize(Decimal("1e-9"))
-    report = {
-        "database": connection.vendor,
-        "requests": total,
-        "processes": args.processes,
-        "threads_per_process": args.threads,
-        "k": args.k,
-        "admitted": admitted,
-        "refused": refused,
-        "errors": len(errors),
-        "upstream_received": admitted,
-        "limit_usd": str(limit),
-        "settled_usd": str(settled),
-        "overshoot_usd": format(max(settled - limit, Decimal(0)), "f"),
-        "elapsed_s": round(elapsed, 3),
-        "gate_decisions_per_s": round(total / elapsed, 1) if elapsed else None,
-        "admissions_per_s": round(admitted / elapsed, 1) if elapsed else None,
+            db = "postgres" if app.env["DATABASE_URL"].startswith("postgres") else "sqlite"
+            redis = "redis" if os.environ.get("REDIS_URL") else "in-memory layer"
+            print(f"Potluck: {args.web} Daphne processes ({db}, {redis}); fake {fake_root}")
+            print(f"load average before: {_load()}", flush=True)
+            before = _fake_requests(fake_root)
+            started = time.perf_counter()
+            statuses = asyncio.run(_fire(app.urls, token, model, args.requests))
+            elapsed = time.perf_counter() - started
+            received = _fake_requests(fake_root) - before
+            settled = _settled(app)
+            print(f"load average after: {_load()}")
+    finally:
+        fake.terminate()
+        fake.wait(timeout=10)
+    admitted = statuses.get(200, 0)
+    refused = statuses.get(402, 0)
+    report: dict[str, Any] = {
+        "requests": args.requests,
+        "web processes": args.web,
+        "prompt upper bound": f"{upper} tokens, max_tokens {MAX_TOKENS}",
+        "limit (k worst cases)": f"{limit} USD (k={args.k})",
+        "answered": json.dumps(statuses, sort_keys=True),
+        "admitted (200)": admitted,
+        "refused (402)": refused,
+        "fake upstream received": received,
+        "settled": f"{settled} USD",
+        "overshoot": f"{max(settled - limit, Decimal(0))} USD",
+        "elapsed": f"{elapsed:.2f} s",
     }
     for name, value in report.items():
-        print(f"{name:>20}: {value}")
-    return 0 if settled <= limit and admitted == args.k and not errors else 1
+        print(f"{name:>24}: {value}")
+    ok = settled <= limit and received == admitted and admitted + refused == args.requests
+    print(
+        "verdict:", "held (overshoot 0, refused calls never reached the fake)" if ok else "FAILED"
+    )
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":

@@ -37,6 +37,8 @@ class LiveApp:
     env: dict[str, str]
     processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
     log_dir: Path | None = None
+    # Every web process's URL (the first is `url`); more than one with `live_app(web=N)`.
+    urls: list[str] = field(default_factory=list)
 
     def manage(self, *args: str) -> str:
         result = subprocess.run(
@@ -115,9 +117,15 @@ def _wait_healthy(url: str, procs: list[subprocess.Popen[bytes]], timeout: float
 
 @contextmanager
 def live_app(
-    tmp_dir: Path, *, extra_env: dict[str, str] | None = None, with_celery: bool = True
+    tmp_dir: Path,
+    *,
+    extra_env: dict[str, str] | None = None,
+    with_celery: bool = True,
+    web: int = 1,
 ) -> Iterator[LiveApp]:
-    port = free_port()
+    """Potluck's real processes on a fresh database: `web` Daphne processes (each on its own
+    port, all on the same database and channel layer) and, `with_celery`, a worker and beat."""
+    ports = [free_port() for _ in range(web)]
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "server.settings.local",
@@ -135,11 +143,13 @@ def live_app(
         drop = (admin_url, urlparse(env["DATABASE_URL"]).path.lstrip("/"))
     else:
         env["DATABASE_URL"] = f"sqlite:///{tmp_dir / 'e2e.sqlite3'}"
-    app = LiveApp(url=f"http://127.0.0.1:{port}", env=env, log_dir=tmp_dir)
+    urls = [f"http://127.0.0.1:{p}" for p in ports]
+    app = LiveApp(url=urls[0], env=env, log_dir=tmp_dir, urls=urls)
     try:
         app.manage("migrate", "--noinput")
         commands = [
-            [str(BIN / "daphne"), "-b", "127.0.0.1", "-p", str(port), "server.asgi:application"]
+            [str(BIN / "daphne"), "-b", "127.0.0.1", "-p", str(p), "server.asgi:application"]
+            for p in ports
         ]
         if with_celery:
             commands += [
@@ -167,7 +177,8 @@ def live_app(
             app.processes.append(
                 subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
             )
-        _wait_healthy(app.url, app.processes)
+        for url in urls:
+            _wait_healthy(url, app.processes)
         yield app
     finally:
         for proc in app.processes:
