@@ -176,20 +176,31 @@ def budget_clear(*, organization: Organization, actor: Any, user_id: int) -> Non
 
 @dataclass(frozen=True)
 class BudgetStatus:
+    """A member's standing: their budget (`policy.Limit`, whose `remaining_nusd` is the one
+    computation of what is left) and the period it runs in."""
+
     kind: str
     start: datetime
     end: datetime
-    spent_usd: Decimal
-    reserved_usd: Decimal
-    limit_usd: Decimal | None
-    enforcement: str
+    limit: policy.Limit
+
+    @property
+    def spent_usd(self) -> Decimal:
+        return policy.usd(self.limit.spent_nusd)
+
+    @property
+    def reserved_usd(self) -> Decimal:
+        return policy.usd(max(self.limit.reserved_nusd, 0))
+
+    @property
+    def limit_usd(self) -> Decimal | None:
+        return None if self.limit.limit_nusd is None else policy.usd(self.limit.limit_nusd)
 
     @property
     def remaining_usd(self) -> Decimal | None:
         """Negative past a soft budget (or after a recorded overshoot)."""
-        if self.limit_usd is None:
-            return None
-        return self.limit_usd - self.spent_usd - self.reserved_usd
+        remaining = self.limit.remaining_nusd
+        return None if remaining is None else policy.usd(remaining)
 
 
 def budget_status(*, organization: Organization, user_id: int, now: datetime) -> BudgetStatus:
@@ -203,15 +214,9 @@ def budget_status(*, organization: Organization, user_id: int, now: datetime) ->
         tz=org_tz(organization.time_zone),
         now=now,
     )
-    return BudgetStatus(
-        kind=kind,
-        start=start,
-        end=end,
-        spent_usd=policy.usd(spent),
-        reserved_usd=policy.usd(max(reserved, 0)),
-        limit_usd=None if budget is None else budget.limit_usd,
-        enforcement=BudgetEnforcement.HARD if budget is None else budget.enforcement,
-    )
+    counter = BudgetCounter(spent_nusd=spent, reserved_nusd=max(reserved, 0), period_end=end)
+    limit = ledger.budget_limit(scope="user", budget=budget, counter=counter)
+    return BudgetStatus(kind=kind, start=start, end=end, limit=limit)
 
 
 def budget_updated_notify(*, organization_id: int, user_id: int) -> None:
@@ -222,14 +227,7 @@ def budget_updated_notify(*, organization_id: int, user_id: int) -> None:
     try:
         organization = Organization.objects.get(pk=organization_id)
         status = budget_status(organization=organization, user_id=user_id, now=timezone.now())
-        remaining = status.remaining_usd
-        event: notices.BudgetUpdatedEvent = {
-            "type": "budget.updated",
-            "spent_usd": notices.usd_str(status.spent_usd),
-            "limit_usd": None if status.limit_usd is None else notices.usd_str(status.limit_usd),
-            "remaining_usd": None if remaining is None else notices.usd_str(remaining),
-            "period_end": notices.iso_utc(status.end),
-        }
+        event = notices.budget_updated_event(status.limit, period_end=status.end)
         notices.budget_updated_dispatch(user_id=user_id, event=event)
     except Exception:
         logger.warning("budget.updated for user %s not sent", user_id, exc_info=True)

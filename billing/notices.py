@@ -58,14 +58,12 @@ def user_group(user_id: int) -> str:
 
 def budget_updated_event(limit: policy.Limit, *, period_end: datetime) -> BudgetUpdatedEvent:
     """The `budget.updated` frame of a member's budget (`limit`, with its counter's values)."""
-    spent = policy.usd(limit.spent_nusd)
-    reserved = policy.usd(max(limit.reserved_nusd, 0))
-    limit_usd = None if limit.limit_nusd is None else policy.usd(limit.limit_nusd)
+    remaining = limit.remaining_nusd
     return {
         "type": "budget.updated",
-        "spent_usd": usd_str(spent),
-        "limit_usd": None if limit_usd is None else usd_str(limit_usd),
-        "remaining_usd": None if limit_usd is None else usd_str(limit_usd - spent - reserved),
+        "spent_usd": usd_str(policy.usd(limit.spent_nusd)),
+        "limit_usd": None if limit.limit_nusd is None else usd_str(policy.usd(limit.limit_nusd)),
+        "remaining_usd": None if remaining is None else usd_str(policy.usd(remaining)),
         "period_end": iso_utc(period_end),
     }
 
