@@ -8,7 +8,9 @@ fake upstream as the provider.
 Starts the fake upstream and `--web` Daphne processes on one fresh database (tests/e2e/live.py),
 sets up an org through the REST API with a member whose hard monthly budget holds exactly `--k`
 worst-case calls (prompt upper bound at the input price plus max_tokens at the output price),
-then fires `--requests` chat completions at the same instant, round-robin over the processes.
+scripts the fake to answer every call with all of max_tokens and the prompt's upper bound as its
+input (so each admitted call costs exactly its worst case), then fires `--requests` chat
+completions at the same instant, round-robin over the processes: exactly k must be admitted.
 
 It prints what was admitted (200) and refused (402), what the fake upstream received (it must be
 the admitted count: a refused call never reaches the provider), the settled sum against the limit
@@ -67,18 +69,34 @@ def _fake_requests(root: str) -> int:
     return sum(1 for r in records if r["path"].endswith("/chat/completions"))
 
 
-def _edge_budget(app: LiveApp, k: int) -> tuple[Decimal, int]:
-    """Set the member's hard budget to exactly k worst cases of the bench's call."""
-    script = (
-        "from billing.pricing import UnitPrices, prompt_tokens_upper_bound, worst_case_cost\n"
-        "from decimal import Decimal\n"
-        f"upper = prompt_tokens_upper_bound([{PROMPT[0]['content']!r}], None)\n"
-        "worst = worst_case_cost(upper, "
-        f"{MAX_TOKENS}, UnitPrices(input=Decimal('0.15'), output=Decimal('0.6')))\n"
-        f"print(worst * {k}, upper)\n"
+def _edge_budget(k: int) -> tuple[Decimal, int]:
+    """Exactly k worst cases of the bench's call (billing.pricing is pure: no Django needed)."""
+    from billing.pricing import UnitPrices, prompt_tokens_upper_bound, worst_case_cost
+
+    upper = prompt_tokens_upper_bound([PROMPT[0]["content"]], None)
+    prices = UnitPrices(input=Decimal("0.15"), output=Decimal("0.6"))  # setup()'s model
+    return worst_case_cost(upper, MAX_TOKENS, prices) * k, upper
+
+
+def _script_full_answers(root: str, *, input_tokens: int) -> None:
+    """Every answer uses all of max_tokens and reports the prompt's upper bound as its input:
+    each admitted call then costs exactly its worst case, and the budget holds exactly k."""
+    scenario = {
+        "provider": "openai",
+        "deltas": MAX_TOKENS,
+        "delay": 0.004,
+        "finish_reason": "length",
+        "input_tokens": input_tokens,
+        "times": None,
+    }
+    request = urllib.request.Request(  # noqa: S310 - the local fake
+        f"{root}/_fake/script",
+        data=json.dumps(scenario).encode(),
+        headers={"Content-Type": "application/json"},
+        method="POST",
     )
-    limit, upper = app.manage("shell", "-c", script).split()
-    return Decimal(limit), int(upper)
+    with urllib.request.urlopen(request, timeout=10):  # noqa: S310
+        pass
 
 
 def _settled(app: LiveApp) -> Decimal:
@@ -91,7 +109,8 @@ def _settled(app: LiveApp) -> Decimal:
         "    time.sleep(0.1)\n"
         "print(UsageRecord.objects.aggregate(s=Sum('cost_usd'))['s'] or 0)\n"
     )
-    return Decimal(app.manage("shell", "-c", script).strip()).quantize(Decimal("1e-9"))
+    last = app.manage("shell", "-c", script).strip().splitlines()[-1]
+    return Decimal(last).quantize(Decimal("1e-9"))
 
 
 async def _fire(urls: list[str], token: str, model: str, requests: int) -> dict[int, int]:
@@ -136,7 +155,8 @@ def main() -> int:
             ) as app,
         ):
             token, model = setup(app, f"{fake_root}/openai/v1")
-            limit, upper = _edge_budget(app, args.k)
+            limit, upper = _edge_budget(args.k)
+            _script_full_answers(fake_root, input_tokens=upper)
             app.manage(
                 "shell",
                 "-c",
@@ -172,15 +192,15 @@ def main() -> int:
         "refused (402)": refused,
         "fake upstream received": received,
         "settled": f"{settled} USD",
-        "overshoot": f"{max(settled - limit, Decimal(0))} USD",
+        "overshoot": f"{format(max(settled - limit, Decimal(0)), 'f')} USD",
         "elapsed": f"{elapsed:.2f} s",
     }
     for name, value in report.items():
         print(f"{name:>24}: {value}")
-    ok = settled <= limit and received == admitted and admitted + refused == args.requests
-    print(
-        "verdict:", "held (overshoot 0, refused calls never reached the fake)" if ok else "FAILED"
-    )
+    ok = settled <= limit and received == admitted == args.k
+    ok = ok and admitted + refused == args.requests
+    held = f"held: exactly {args.k} admitted, overshoot 0, refused calls never reached the fake"
+    print("verdict:", held if ok else "FAILED")
     return 0 if ok else 1
 
 
