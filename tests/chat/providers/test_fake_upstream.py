@@ -142,7 +142,7 @@ async def test_it_sizes_a_repeated_scenario_for_each_request(fake_upstream) -> N
     assert second.usage[-1].output_tokens == 5
 
 
-def test_it_refuses_a_language_it_does_not_speak() -> None:
+async def test_it_refuses_a_language_it_does_not_speak() -> None:
     with pytest.raises(ValueError, match="unknown language"):
         Scenario(language="klingon")
     with pytest.raises(ValueError, match="no text or echo"):
