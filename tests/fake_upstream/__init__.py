@@ -4,10 +4,20 @@ from __future__ import annotations
 
 from tests.fake_upstream.server import (
     FIXTURES_DIR,
+    LANGUAGES,
     FakeUpstreamClient,
     FakeUpstreamServer,
     RequestRecord,
     Scenario,
+    language_tokens,
 )
 
-__all__ = ["FIXTURES_DIR", "FakeUpstreamClient", "FakeUpstreamServer", "RequestRecord", "Scenario"]
+__all__ = [
+    "FIXTURES_DIR",
+    "LANGUAGES",
+    "FakeUpstreamClient",
+    "FakeUpstreamServer",
+    "RequestRecord",
+    "Scenario",
+    "language_tokens",
+]

@@ -19,8 +19,9 @@ key (matching provider and endpoint, "chat" or "models"). `kind="fixture"` repla
 of fixtures/ beside this file (the recorded provider transcripts, copied into the repository so that
 nothing outside it is read) byte for byte with its documented status and headers;
 `kind="generated"` builds a stream of any length in the provider's exact format (see Scenario
-for pace, fragmentation, usage and failure knobs). With nothing queued, chat requests get a
-deterministic generated stream echoing the last user message, and model lists get the
+for pace, fragmentation, usage and failure knobs), in any of the `LANGUAGES` one token per delta,
+and as long as the request's own max tokens (`past_max_tokens`). With nothing queued, chat
+requests get a deterministic generated stream echoing the last user message, and model lists get the
 provider's *_models.json fixture.
 
 Every request is recorded (method, path, query, headers, JSON body) together with whether the
@@ -154,6 +155,15 @@ class Scenario:
     text: str | None = None  # split into `deltas` pieces; default "w0 w1 ..."
     echo: bool = False  # text = "You said: <last user message>"
     finish_reason: str = "stop"  # "stop" | "length" | "content_filter"
+    # A multilingual answer, one token per delta as real providers stream: `deltas` tokens of
+    # LANGUAGE_TOKENS[language] ("en", "es", "cjk", "emoji", "code"), see `language_tokens`.
+    language: str | None = None
+    # Length from the request: the max tokens the adapter sent (`max_completion_tokens` or
+    # `max_tokens`, Anthropic `max_tokens`, Gemini `generationConfig.maxOutputTokens`) plus this
+    # many deltas, finishing "length", usage counting every delta. 0: an honest provider that
+    # ends exactly at the limit; N > 0: one that ignores it and streams N tokens past it.
+    # Without a max tokens in the request, `deltas` is used.
+    past_max_tokens: int | None = None
     # Usage, in OpenAI's convention (input includes cached and cache-write; output includes
     # reasoning). `usage=False` sends none.
     usage: bool = True
@@ -184,6 +194,13 @@ class Scenario:
             self.endpoint = "models" if models else "chat"
         if self.chunking not in ("event", "bytes1", "random", "whole"):
             raise ValueError(f"unknown chunking {self.chunking!r}")
+        if self.language is not None:
+            if self.language not in LANGUAGE_TOKENS:
+                raise ValueError(f"unknown language {self.language!r}")
+            if self.text is not None or self.echo:
+                raise ValueError("language generates the text: no text or echo with it")
+        if self.past_max_tokens is not None and self.past_max_tokens < 0:
+            raise ValueError("past_max_tokens must be >= 0")
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Scenario:
@@ -207,6 +224,8 @@ class RequestRecord:
     status: int | None = None
     disconnected: bool = False
     completed: bool = False
+    max_tokens: int | None = None  # the output limit the request asked for, in any dialect
+    text_deltas: int = 0  # text deltas written to the socket (fixtures: events)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -270,7 +289,42 @@ def _compact(obj: Any) -> str:
     return json.dumps(obj, separators=(",", ":"), ensure_ascii=False)
 
 
+# Realistic tokens, a delta each: multi-byte ones are what a byte-counting meter gets wrong
+# (" acción" is 8 UTF-8 bytes, "東京" 6, "👩‍💻" 11, all one token here).
+LANGUAGE_TOKENS: dict[str, tuple[str, ...]] = {
+    "en": ("The", " answer", " is", " that", " the", " meter", " counts", " tokens", "."),
+    "es": ("La", " acción", " de", " los", " años", " está", " aquí", ",", " señor", "."),
+    "cjk": ("東京", "は", "日本", "の", "首都", "です", "。", "大阪", "も", "大きい", "。"),
+    "emoji": ("👩\u200d💻", "🎉", " ", "🚀", "✨", "👍🏽", "🇪🇸", "❤️"),
+    "code": ("def", " __init__", "(self)", ":", "\n", "    ", "self", ".", "name", " =", " name"),
+}
+LANGUAGES = tuple(LANGUAGE_TOKENS)
+
+
+def language_tokens(language: str, count: int) -> list[str]:
+    """The first `count` tokens a `language` scenario streams, one per delta (tests rebuild the
+    expected text, or count the deltas in a stored text, from these)."""
+    vocabulary = LANGUAGE_TOKENS[language]
+    return [vocabulary[i % len(vocabulary)] for i in range(count)]
+
+
+def request_max_tokens(provider: str, body: Any) -> int | None:
+    """The output limit a request asked for, in its provider's dialect (None: absent)."""
+    if not isinstance(body, dict):
+        return None
+    if provider == "gemini":
+        config = body.get("generationConfig")
+        value = config.get("maxOutputTokens") if isinstance(config, dict) else None
+    elif provider == "anthropic":
+        value = body.get("max_tokens")
+    else:
+        value = body.get("max_completion_tokens", body.get("max_tokens"))
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
 def _pieces(scenario: Scenario, echo_text: str) -> list[str]:
+    if scenario.language is not None:
+        return language_tokens(scenario.language, max(scenario.deltas, 0))
     text = scenario.text
     if scenario.echo:
         text = f"You said: {echo_text}"
@@ -698,6 +752,7 @@ class FakeUpstreamServer:
             json=body,
             provider=provider,
             endpoint=endpoint,
+            max_tokens=request_max_tokens(provider, body) if provider else None,
         )
         self.state.record(record)
         if provider is None or endpoint is None:
@@ -762,6 +817,7 @@ class FakeUpstreamServer:
         model_name = (
             model or (body.get("model") if isinstance(body, dict) else None) or "fake-model"
         )
+        scenario = _sized(scenario, record)
         pieces = _pieces(scenario, _last_user_text(provider, body))
         if provider == "anthropic":
             events = _anthropic_events(scenario, model_name, pieces)
@@ -808,6 +864,7 @@ class FakeUpstreamServer:
         rng = random.Random(scenario.chunk_seed)
         if scenario.chunking == "whole":
             await response.write(b"".join(data for data, _ in events))
+            record.text_deltas = sum(is_delta for _, is_delta in events)
         else:
             deltas = 0
             for index, (data, is_delta) in enumerate(events):
@@ -819,6 +876,7 @@ class FakeUpstreamServer:
                     if scenario.chunking != "event":
                         await asyncio.sleep(0)  # let each fragment leave on its own
                 deltas += is_delta
+                record.text_deltas = deltas
                 if is_delta and deltas == scenario.stall_after:
                     await _sleep(request, scenario.stall)
         if scenario.fail == "disconnect":
@@ -848,6 +906,16 @@ class FakeUpstreamServer:
             self.state.reset(key)
             return web.json_response({"ok": True})
         return web.json_response({"ok": False, "error": "unknown control path"}, status=404)
+
+
+def _sized(scenario: Scenario, record: RequestRecord) -> Scenario:
+    """The scenario with its length taken from the request (`past_max_tokens`), else as it is.
+    A copy: a scenario answering many requests is sized again for each."""
+    if scenario.past_max_tokens is None or record.max_tokens is None:
+        return scenario
+    return dataclasses.replace(
+        scenario, deltas=record.max_tokens + scenario.past_max_tokens, finish_reason="length"
+    )
 
 
 def _check_connected(request: web.Request) -> None:

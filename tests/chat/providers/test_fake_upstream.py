@@ -14,9 +14,15 @@ import aiohttp
 import pytest
 
 from chat.providers import list_models
-from tests.chat.providers.helpers import collect, config
-from tests.fake_upstream import FIXTURES_DIR, FakeUpstreamClient
-from tests.fake_upstream.server import fixture_headers, fixture_status, provider_of_fixture
+from tests.chat.providers.helpers import collect, config, request
+from tests.fake_upstream import FIXTURES_DIR, FakeUpstreamClient, Scenario
+from tests.fake_upstream.server import (
+    LANGUAGES,
+    fixture_headers,
+    fixture_status,
+    language_tokens,
+    provider_of_fixture,
+)
 
 pytestmark = pytest.mark.asyncio
 
@@ -76,6 +82,71 @@ async def test_it_keeps_each_keys_scenarios_apart(fake_upstream) -> None:
 
     assert outcome.error is None  # the other key's failure did not leak into this test
     assert await asyncio.to_thread(lambda: other.requests) == []
+
+
+# What each provider's own wire says when an answer stops at max tokens.
+RAW_LENGTH_FINISH = {
+    "openai": "length",
+    "mistral": "length",
+    "openai_compatible": "length",
+    "anthropic": "max_tokens",
+    "gemini": "MAX_TOKENS",
+}
+
+
+@pytest.mark.parametrize("provider", list(CHAT_PATHS))
+@pytest.mark.parametrize("language", LANGUAGES)
+async def test_it_ends_a_language_answer_exactly_at_the_requests_max_tokens(
+    fake_upstream, provider: str, language: str
+) -> None:
+    # Byte-at-a-time writes split every multi-byte character across reads.
+    fake_upstream.script(provider=provider, language=language, past_max_tokens=0, chunking="bytes1")
+
+    outcome = await collect(config(fake_upstream, provider), request(max_tokens=37))
+
+    assert outcome.error is None
+    assert outcome.deltas == 37
+    assert outcome.text == "".join(language_tokens(language, 37))
+    assert outcome.usage[-1].output_tokens == 37
+    assert outcome.finish is not None
+    assert (outcome.finish.reason, outcome.finish.raw) == ("length", RAW_LENGTH_FINISH[provider])
+    [sent] = fake_upstream.requests
+    assert (sent.max_tokens, sent.text_deltas) == (37, 37)
+    # The server marks the answer finished just after its last write: wait for that.
+    assert await fake_upstream.wait_for_async(lambda f: f.requests[0].completed)
+
+
+@pytest.mark.parametrize("provider", list(CHAT_PATHS))
+@pytest.mark.parametrize("usage", [True, False])
+async def test_it_streams_past_max_tokens_when_told_to_ignore_them(
+    fake_upstream, provider: str, usage: bool
+) -> None:
+    fake_upstream.script(provider=provider, language="cjk", past_max_tokens=20, usage=usage)
+
+    outcome = await collect(config(fake_upstream, provider), request(max_tokens=10))
+
+    assert outcome.deltas == 30
+    assert outcome.text == "".join(language_tokens("cjk", 30))
+    assert [u.output_tokens for u in outcome.usage] == ([30] if usage else [])
+    assert fake_upstream.requests[0].text_deltas == 30
+
+
+async def test_it_sizes_a_repeated_scenario_for_each_request(fake_upstream) -> None:
+    fake_upstream.script(provider="gemini", language="emoji", past_max_tokens=0, times=2)
+
+    first = await collect(config(fake_upstream, "gemini"), request(max_tokens=3))
+    second = await collect(config(fake_upstream, "gemini"), request(max_tokens=5))
+
+    assert (first.deltas, second.deltas) == (3, 5)
+    # Gemini's usage is cumulative on every chunk: the last one counts every token.
+    assert second.usage[-1].output_tokens == 5
+
+
+async def test_it_refuses_a_language_it_does_not_speak() -> None:
+    with pytest.raises(ValueError, match="unknown language"):
+        Scenario(language="klingon")
+    with pytest.raises(ValueError, match="no text or echo"):
+        Scenario(language="es", text="hola")
 
 
 def _free_port() -> int:
