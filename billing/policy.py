@@ -154,7 +154,8 @@ def billed_usage(
 
     - The provider reported usage: exactly that (made consistent upward, never lowered).
     - It reported input but no output while text arrived (a stream cut after Anthropic's
-      message_start): the reported input and an estimated output.
+      message_start), or the engine cut it off before its running count caught up with the
+      deltas streamed: the reported input and an estimated output.
     - Nothing reported: the prompt's estimate (never above its upper bound) and the output text's
       estimate, at least one token per streamed delta, at most `max_tokens` (what a provider
       that honours it can have produced) or, when the engine cut an overrunning stream off,
@@ -166,7 +167,12 @@ def billed_usage(
         input_tokens = min(prompt_tokens_estimate, prompt_tokens_upper)
         return TokenUsage(input_tokens=input_tokens, output_tokens=output_estimate), True
     reported = reported.normalized()
-    if reported.output_tokens == 0 and output_text:
+    if (reported.output_tokens == 0 and output_text) or (
+        cut_off and reported.output_tokens < min(output_deltas, cap)
+    ):
+        # No output count while text arrived (a stream cut after Anthropic's message_start), or
+        # a running count the cut-off interrupted below what was streamed: the output part is
+        # estimated.
         return TokenUsage(
             input_tokens=reported.input_tokens,
             cached_input_tokens=reported.cached_input_tokens,

@@ -353,8 +353,8 @@ async def _stream(
         await sink.on_admitted(admission)
         stream = stream_chat(config, _chat_request(request, admission))
         # Mid-stream enforcement: a provider that ignores max_tokens is cut off once its output
-        # passes what the reservation covers. The overshoot already streamed is still settled
-        # (charged, estimated when no usage came), never written off.
+        # reaches max_tokens plus the policy's margin (an honest one never does). What it
+        # streamed is still settled (estimated when no usage came), never written off.
         output_cap = admission_output_cap(admission)
         meter = progress.meter
         try:
@@ -369,9 +369,9 @@ async def _stream(
                     meter.add_usage(event)
                 elif isinstance(event, Finish):
                     progress.finish = event.reason
-                if meter.tokens > output_cap:
+                if meter.tokens >= output_cap:
                     logger.warning(
-                        "generation %s passed its output cap of %d tokens; cut off",
+                        "generation %s reached its output cap of %d tokens; cut off",
                         admission.call_id,
                         output_cap,
                     )

@@ -16,9 +16,9 @@ from channels.db import database_sync_to_async
 
 from accounts.models import User
 from accounts.token_services import token_create
-from billing.gate import prices_from_model
 from billing.models import UsageRecord
 from billing.pricing import TokenUsage, cost_usd
+from chat.generation import model_price
 from tests.chat.support import make_model
 from tests.fake_upstream import LANGUAGES, language_tokens
 from tests.fake_upstream.plugin import FakeUpstream
@@ -28,7 +28,7 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
 PROVIDERS = ["openai", "anthropic", "mistral", "gemini", "openai_compatible"]
 MAX_TOKENS = 200
 INPUT_TOKENS = 12  # the fake's reported prompt tokens
-CUT_OFF_WARNING = "passed its output cap"
+CUT_OFF_WARNING = "its output cap of"
 
 
 def _content_of_stream(body: str) -> tuple[str, list[str | None], list[dict[str, Any]]]:
@@ -114,5 +114,5 @@ async def test_it_answers_and_bills_a_full_answer_at_max_tokens(
     assert row.estimated is False
     assert (row.input_tokens, row.output_tokens) == (INPUT_TOKENS, MAX_TOKENS)
     reported = TokenUsage(input_tokens=INPUT_TOKENS, output_tokens=MAX_TOKENS)
-    assert row.cost_usd == cost_usd(reported, prices_from_model(ai_model=model))
+    assert row.cost_usd == cost_usd(reported, model_price(model).prices)
     assert not [r for r in caplog.records if CUT_OFF_WARNING in r.getMessage()]

@@ -28,10 +28,10 @@ from channels.db import database_sync_to_async
 from django.db import connections
 
 from billing.budgets import budget_set
-from billing.gate import prices_from_model
 from billing.models import UsageRecord
 from billing.pricing import TokenUsage, cost_usd, prompt_tokens_upper_bound, worst_case_cost
 from chat import generation, services
+from chat.generation import model_price
 from chat.models import AIModel, Message
 from tests.chat.support import make_model
 from tests.fake_upstream import LANGUAGES, language_tokens
@@ -44,7 +44,7 @@ MAX_TOKENS = 200
 CAP = MAX_TOKENS + max(16, MAX_TOKENS // 10)
 INPUT_TOKENS = 12  # what the fake reports as the prompt's tokens unless told otherwise
 PROMPT = "Say something"
-CUT_OFF_WARNING = "passed its output cap"
+CUT_OFF_WARNING = "its output cap of"
 
 
 @pytest_asyncio.fixture(autouse=True)
@@ -129,7 +129,7 @@ async def test_it_never_cuts_off_an_answer_that_ends_at_max_tokens(
     assert row.estimated is False
     assert (row.input_tokens, row.output_tokens) == (INPUT_TOKENS, MAX_TOKENS)
     reported = TokenUsage(input_tokens=INPUT_TOKENS, output_tokens=MAX_TOKENS)
-    assert row.cost_usd == cost_usd(reported, prices_from_model(ai_model=model))
+    assert row.cost_usd == cost_usd(reported, model_price(model).prices)
     assert message.cost_usd == row.cost_usd
 
 
@@ -140,7 +140,7 @@ async def test_it_fits_exactly_four_full_answers_in_a_budget_for_four(
 ):
     caplog.set_level(logging.WARNING, logger="chat.generation")
     model = await database_sync_to_async(model_for)(provider)
-    prices = prices_from_model(ai_model=model)
+    prices = model_price(model).prices
     prepared = [await _send(alice) for _ in range(5)]
     upper = _prompt_upper(prepared[0])
     # The provider reports the prompt at its upper bound, so each full answer costs its worst
@@ -224,7 +224,7 @@ async def test_it_cuts_off_a_provider_that_ignores_max_tokens_just_past_the_cap(
         assert row.input_tokens == INPUT_TOKENS
         assert kept <= row.output_tokens <= CAP + 1
     billed = TokenUsage(input_tokens=row.input_tokens, output_tokens=row.output_tokens)
-    assert row.cost_usd == cost_usd(billed, prices_from_model(ai_model=model))
+    assert row.cost_usd == cost_usd(billed, model_price(model).prices)
     # The engine hung up: the provider did not get to stream its 3x answer to the end.
     assert await fake_upstream.wait_for_async(lambda f: len(f.disconnects) == 1)
     assert fake_upstream.requests[0].text_deltas < 3 * MAX_TOKENS
