@@ -128,6 +128,7 @@ class GenerationResult:
     text: str
     error_code: str = ""
     error_message: str = ""
+    error_detail: dict[str, Any] | None = None  # a refusal's structured detail (budget_exceeded)
     finish_reason: str | None = None
     record: UsageRecord | None = None  # the ledger row; None when nothing was charged
     admission: Admission | None = None
@@ -148,6 +149,7 @@ class GenerationResult:
             cost_usd=record.cost_usd if record else None,
             error_code=self.error_code,
             error_message=self.error_message,
+            error_detail=self.error_detail,
         )
 
 
@@ -423,7 +425,13 @@ async def run_generation(
             admit = request.admit or _admit
             admission, config = await _shielded(_orm(request, admit)(request))
     except ApplicationError as exc:
-        result = GenerationResult("failed", "", error_code=exc.code, error_message=exc.message)
+        result = GenerationResult(
+            "failed",
+            "",
+            error_code=exc.code,
+            error_message=exc.message,
+            error_detail=exc.detail or None,
+        )
         await _finish(sink, result)
         return _absorb_cancel(result)
     except Exception:

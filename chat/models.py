@@ -136,6 +136,9 @@ class Message(models.Model):
     )
     error_code = models.CharField(max_length=64, blank=True)
     error_message = models.TextField(blank=True)
+    # The refusal's structured detail (a budget_exceeded's scope, reason, amounts and reset), so
+    # a client can explain a stored failure in its own words; null for errors without one.
+    error_detail = models.JSONField(null=True, blank=True)
     input_tokens = models.PositiveIntegerField(null=True, blank=True)
     output_tokens = models.PositiveIntegerField(null=True, blank=True)
     cached_input_tokens = models.PositiveIntegerField(null=True, blank=True)

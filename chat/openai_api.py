@@ -15,6 +15,8 @@ Errors use OpenAI's envelope, `{"error": {"message", "type", "code", "param"}}`,
 unknown model, or one the token may not use), 400 validation_error, 429 rate_limited (more than
 API_MAX_CONCURRENT_PER_TOKEN calls of one token in flight in this process) and
 provider_rate_limited, 503 provider_unavailable / service_unavailable, 502 other provider errors.
+A budget_exceeded error also carries the gate's `detail` (which budget, what is left, when it
+resets) under `error.detail`, an addition OpenAI's SDKs ignore.
 
 `x-potluck-overhead-ms` is the time Potluck held the request minus the time spent waiting for
 the provider, in milliseconds with two decimals:
@@ -99,30 +101,46 @@ STATUS_BY_CODE: dict[str, int] = {
 
 
 class ApiError(Exception):
-    def __init__(self, code: str, message: str, *, param: str | None = None) -> None:
+    def __init__(
+        self,
+        code: str,
+        message: str,
+        *,
+        param: str | None = None,
+        detail: dict[str, Any] | None = None,
+    ) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
         self.param = param
+        self.detail = detail
 
     @property
     def status(self) -> int:
         return STATUS_BY_CODE.get(self.code, 502 if self.code.startswith("provider") else 400)
 
     def body(self) -> dict[str, Any]:
-        return {
-            "error": {
-                "message": self.message,
-                "type": self.code,
-                "code": self.code,
-                "param": self.param,
-            }
+        error: dict[str, Any] = {
+            "message": self.message,
+            "type": self.code,
+            "code": self.code,
+            "param": self.param,
         }
+        # Beyond OpenAI's envelope (SDKs ignore unknown keys): a refusal's structured detail,
+        # e.g. which budget refused a request, what is left and when it resets.
+        if self.detail:
+            error["detail"] = self.detail
+        return {"error": error}
 
 
 def _api_error_from(exc: ApplicationError) -> ApiError:
     param = exc.detail.get("param") if isinstance(exc.detail, dict) else None
-    return ApiError(exc.code, exc.message, param=param if isinstance(param, str) else None)
+    return ApiError(
+        exc.code,
+        exc.message,
+        param=param if isinstance(param, str) else None,
+        detail=exc.detail if exc.code == "budget_exceeded" else None,
+    )
 
 
 def _dumps(data: Any) -> bytes:
@@ -503,7 +521,11 @@ def _usage(result: GenerationResult | _Early) -> dict[str, Any]:
 def _result_error(result: GenerationResult) -> ApiError:
     if result.status == "stopped":
         return ApiError("generation_stopped", "The generation was stopped by the server.")
-    return ApiError(result.error_code or "provider_error", result.error_message or "Failed.")
+    return ApiError(
+        result.error_code or "provider_error",
+        result.error_message or "Failed.",
+        detail=result.error_detail if result.error_code == "budget_exceeded" else None,
+    )
 
 
 async def _watch_disconnect(exchange: _Exchange, task: asyncio.Task[GenerationResult]) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 from decimal import Decimal
-from typing import Any, Literal, TypedDict
+from typing import Any, Literal, NotRequired, TypedDict
 
 from rest_framework import serializers
 
@@ -26,6 +26,8 @@ class ConversationPayload(TypedDict):
 class ErrorPayload(TypedDict):
     code: str
     message: str
+    # Only when the failure has one (a budget_exceeded refusal: CONTRACT, budget refusal detail).
+    detail: NotRequired[dict[str, Any]]
 
 
 class UsagePayload(TypedDict):
@@ -83,6 +85,8 @@ def message_payload(message: Message) -> MessagePayload:
     error: ErrorPayload | None = None
     if message.error_code:
         error = {"code": message.error_code, "message": message.error_message}
+        if message.error_detail:
+            error["detail"] = message.error_detail
     return {
         "id": message.pk,
         "conversation_id": message.conversation_id,

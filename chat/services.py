@@ -429,6 +429,7 @@ class MessageOutcome:
     cost_usd: Decimal | None = None
     error_code: str = ""
     error_message: str = ""
+    error_detail: dict[str, Any] | None = None
 
 
 def message_finish(*, message_id: int, outcome: MessageOutcome) -> Message | None:
@@ -450,6 +451,7 @@ def message_finish(*, message_id: int, outcome: MessageOutcome) -> Message | Non
         message.cost_usd = outcome.cost_usd
         message.error_code = outcome.error_code
         message.error_message = outcome.error_message[:2000]
+        message.error_detail = outcome.error_detail or None
         message.save(
             update_fields=[
                 "status",
@@ -461,6 +463,7 @@ def message_finish(*, message_id: int, outcome: MessageOutcome) -> Message | Non
                 "cost_usd",
                 "error_code",
                 "error_message",
+                "error_detail",
                 "updated_at",
             ]
         )

@@ -138,6 +138,9 @@ def test_it_refuses_with_402_when_the_token_cap_is_spent(live: Live) -> None:
     body: Any = caught.value.body
     assert body["code"] == "budget_exceeded"
     assert body["type"] == "budget_exceeded"
+    # Beyond OpenAI's envelope: which budget refused (the token's cap) and its amounts.
+    assert body["detail"]["scope"] == "token"
+    assert Decimal(body["detail"]["limit_usd"]) == Decimal("0.0005")
     assert len(ledger_row(live, token_id=token["id"])) == 1
 
 

@@ -411,6 +411,49 @@ export const en = {
       permission_denied: 'You are not allowed to do that.',
       generic: 'Something went wrong.',
     },
+    refusal: {
+      headline: {
+        user: 'Your budget does not allow this request.',
+        org: 'The organization’s budget does not allow this request.',
+        token: 'This API token’s spending cap does not allow this request.',
+      },
+      budget: {
+        user: 'your budget',
+        org: 'the organization’s budget',
+        token: 'this API token’s spending cap',
+      },
+      reason: {
+        exhausted: 'Too little is left of {{budget}} for even a short answer.',
+        tooLarge:
+          'This conversation is too long for what is left of {{budget}}: even a short answer could cost up to {{needed}}, and {{left}} is left.',
+        tooLargeShort: 'This conversation is too long for what is left of {{budget}}.',
+      },
+      amounts: 'Amounts',
+      limit: 'Limit',
+      limitPer: {
+        daily: '{{limit}} a day',
+        weekly: '{{limit}} a week',
+        monthly: '{{limit}} a month',
+        total: '{{limit}} in total',
+      },
+      spent: 'Spent',
+      reserved: 'Held for answers in progress',
+      left: 'Left',
+      needed: 'A short answer may cost up to',
+      resetsOn: 'It resets on {{date}}.',
+      neverResets: 'It never resets.',
+      waysForward: 'What you can do',
+      way: {
+        newConversation: 'Start a new conversation: a shorter history costs less to send.',
+        shorterAnswer: 'Ask for a shorter answer.',
+        waitReset: 'Wait for the reset on {{date}}.',
+        askAdmin: {
+          user: 'Ask an admin to raise your budget.',
+          org: 'Ask an admin to raise the organization’s budget.',
+          token: 'Use a token with a higher spending cap, or none.',
+        },
+      },
+    },
   },
   tokens: {
     title: 'API tokens',

@@ -413,6 +413,49 @@ export const es: Translations = {
       permission_denied: 'No tienes permiso para hacer eso.',
       generic: 'Algo salió mal.',
     },
+    refusal: {
+      headline: {
+        user: 'Tu presupuesto no permite esta solicitud.',
+        org: 'El presupuesto de la organización no permite esta solicitud.',
+        token: 'El límite de gasto de este token de API no permite esta solicitud.',
+      },
+      budget: {
+        user: 'tu presupuesto',
+        org: 'el presupuesto de la organización',
+        token: 'el límite de gasto de este token de API',
+      },
+      reason: {
+        exhausted: 'Queda demasiado poco de {{budget}} incluso para una respuesta corta.',
+        tooLarge:
+          'Esta conversación es demasiado larga para lo que queda de {{budget}}: incluso una respuesta corta podría costar hasta {{needed}} y quedan {{left}}.',
+        tooLargeShort: 'Esta conversación es demasiado larga para lo que queda de {{budget}}.',
+      },
+      amounts: 'Importes',
+      limit: 'Límite',
+      limitPer: {
+        daily: '{{limit}} al día',
+        weekly: '{{limit}} a la semana',
+        monthly: '{{limit}} al mes',
+        total: '{{limit}} en total',
+      },
+      spent: 'Gastado',
+      reserved: 'Reservado para respuestas en curso',
+      left: 'Queda',
+      needed: 'Una respuesta corta puede costar hasta',
+      resetsOn: 'Se renueva el {{date}}.',
+      neverResets: 'No se renueva nunca.',
+      waysForward: 'Qué puedes hacer',
+      way: {
+        newConversation: 'Empieza una conversación nueva: un historial más corto cuesta menos.',
+        shorterAnswer: 'Pide una respuesta más corta.',
+        waitReset: 'Espera a que se renueve el {{date}}.',
+        askAdmin: {
+          user: 'Pide a un administrador que amplíe tu presupuesto.',
+          org: 'Pide a un administrador que amplíe el presupuesto de la organización.',
+          token: 'Usa un token con un límite de gasto mayor, o sin límite.',
+        },
+      },
+    },
   },
   tokens: {
     title: 'Tokens de API',

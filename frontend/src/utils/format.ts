@@ -26,3 +26,10 @@ export function timeZones(): string[] {
   if (zones.length === 0) zones = ['UTC', 'Europe/London', 'Europe/Madrid', 'America/New_York'];
   return zones.includes(own) ? zones : [own, ...zones];
 }
+
+/** A moment spelled out in the viewer's locale and zone ("January 1, 2027 at 12:00 AM"). */
+export function formatDateTimeLong(value: string, locale?: string): string {
+  const date = new Date(value);
+  if (Number.isNaN(date.getTime())) return value;
+  return new Intl.DateTimeFormat(locale, { dateStyle: 'long', timeStyle: 'short' }).format(date);
+}

@@ -186,6 +186,41 @@ def test_it_lists_the_whole_tree(api_client, alice, alices_conversation, django_
     assert rows[failed.id]["error"] == {"code": "provider_error", "message": "boom"}
 
 
+def test_it_lists_a_refusals_detail_with_its_error(api_client, alice, alices_conversation):
+    root = make_message(conversation=alices_conversation, content="a long story")
+    detail = {
+        "scope": "user",
+        "reason": "too_large",
+        "limit_usd": "0.002",
+        "spent_usd": "0.001354",
+        "reserved_usd": "0",
+        "remaining_usd": "0.000646",
+        "needed_usd": "0.000901",
+        "period": "monthly",
+        "period_end": "2026-12-31T23:00:00Z",
+    }
+    refused = make_message(
+        conversation=alices_conversation,
+        role="assistant",
+        parent=root,
+        status="failed",
+        error_code="budget_exceeded",
+        error_message="This conversation is too long for what is left of your budget.",
+        error_detail=detail,
+    )
+    login(api_client, alice)
+    rows = {
+        m["id"]: m
+        for m in api_client.get(f"/api/conversations/{alices_conversation.id}/messages/").json()
+    }
+    assert rows[refused.id]["error"] == {
+        "code": "budget_exceeded",
+        "message": "This conversation is too long for what is left of your budget.",
+        "detail": detail,
+    }
+    assert rows[root.id]["error"] is None
+
+
 def test_it_exports_markdown_and_json(api_client, alice, alices_conversation):
     root = make_message(conversation=alices_conversation, content="first question")
     make_message(conversation=alices_conversation, role="assistant", content="old", parent=root)

@@ -337,3 +337,37 @@ async def test_it_keeps_the_message_when_the_budget_refuses(alice, acme, model, 
     assert await database_sync_to_async(UsageRecord.objects.count)() == 0
     await drain()
     await comm.disconnect()
+
+
+async def test_it_keeps_the_refusals_detail_with_the_failed_answer(
+    alice, acme, model, fake_upstream
+):
+    from decimal import Decimal
+
+    from billing.budgets import budget_set
+
+    await database_sync_to_async(budget_set)(
+        organization=acme,
+        actor=alice,
+        scope="user",
+        user_id=alice.id,
+        limit_usd=Decimal("0.000000001"),
+        period="monthly",
+        enforcement="hard",
+        warn_at_percent=[],
+    )
+    comm = await connect(alice)
+    await comm.send_json_to(send_frame(content="a long story"))
+    frames = await until(comm, "message.failed")
+    error = frames[-1]["message"]["error"]
+    assert error["code"] == "budget_exceeded"
+    # Which budget refused, its amounts and its reset, as the gate raised them (money as strings).
+    detail = error["detail"]
+    assert detail["scope"] == "user"
+    assert detail["limit_usd"] == "0.000000001"
+    assert detail["period"] == "monthly"
+    assert detail["period_end"].endswith("Z")
+    stored = await database_sync_to_async(Message.objects.get)(pk=frames[-1]["message"]["id"])
+    assert stored.error_detail == detail
+    await drain()
+    await comm.disconnect()

@@ -1,6 +1,8 @@
 import { useTranslation } from 'react-i18next';
 
+import { BudgetRefusalText } from '@/features/chat/components/budget-refusal';
 import { useChatStore } from '@/features/chat/stores/chat-store';
+import { parseBudgetRefusal } from '@/features/chat/utils/budget-refusal';
 import { formatUsd } from '@/utils/money';
 
 const KNOWN_CODES = new Set([
@@ -17,9 +19,22 @@ const KNOWN_CODES = new Set([
   'permission_denied',
 ]);
 
-/** A failure in words: the translated headline for its code, then the server's own details. */
-export function ErrorText({ code, message }: { code: string; message: string }) {
+/**
+ * A failure in words: the translated headline for its code, then the server's own details. A
+ * budget refusal with a detail is explained from that detail instead (BudgetRefusalText).
+ */
+export function ErrorText({
+  code,
+  message,
+  detail,
+}: {
+  code: string;
+  message: string;
+  detail?: unknown;
+}) {
   const { t } = useTranslation();
+  const refusal = code === 'budget_exceeded' ? parseBudgetRefusal(detail) : undefined;
+  if (refusal) return <BudgetRefusalText refusal={refusal} code={code} />;
   const title = t(KNOWN_CODES.has(code) ? `chat.errors.${code}` : 'chat.errors.generic');
   return (
     <div className="message-error" role="alert">
@@ -64,7 +79,7 @@ export function ChatNotice() {
   if (!notice) return null;
   return (
     <div className="chat-notice">
-      <ErrorText code={notice.code} message={notice.message} />
+      <ErrorText code={notice.code} message={notice.message} detail={notice.detail} />
       <button
         type="button"
         className="icon-button icon-button-sm"

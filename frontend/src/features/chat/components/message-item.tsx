@@ -135,7 +135,11 @@ export const MessageItem = memo(function MessageItem({
           ) : null}
           {generating && text ? <span className="cursor" aria-hidden="true" /> : null}
           {message.status === 'failed' && message.error ? (
-            <ErrorText code={message.error.code} message={message.error.message} />
+            <ErrorText
+              code={message.error.code}
+              message={message.error.message}
+              detail={message.error.detail}
+            />
           ) : null}
         </div>
       )}

@@ -25,7 +25,12 @@ export const usageSchema = z.object({
 });
 export type Usage = z.infer<typeof usageSchema>;
 
-export const messageErrorSchema = z.object({ code: z.string(), message: z.string() });
+export const messageErrorSchema = z.object({
+  code: z.string(),
+  message: z.string(),
+  // A refusal's structured detail (budget_exceeded: which budget, amounts, reset); else absent.
+  detail: z.record(z.string(), z.unknown()).nullable().optional(),
+});
 export type MessageError = z.infer<typeof messageErrorSchema>;
 
 export const messageSchema = z.object({
