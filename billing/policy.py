@@ -32,9 +32,10 @@ RefusalReason = Literal["exhausted", "too_large"]
 
 # The smallest answer worth starting (CONTRACT: "fewer than min(64, max_tokens) output tokens").
 MIN_ANSWER_TOKENS = 64
-# What a fresh conversation's first short message costs at most, in prompt tokens: a budget that
-# cannot hold that plus the smallest answer is used up, whatever this request looks like.
-SHORT_PROMPT_TOKENS = 128
+# The prompt of a one-line question in a fresh conversation, at its upper bound (the request and
+# message overheads plus 16 bytes): a budget that cannot hold that plus the smallest answer is
+# used up ("exhausted"); one that can was refused because this request is too large.
+SHORT_PROMPT_TOKENS = 32
 # Nano-dollars per dollar: counters hold integers.
 NANO = 10**9
 

@@ -307,3 +307,49 @@ def test_it_reaps_through_the_celery_task(bob, acme_model, time_machine) -> None
 
     assert reservation_reap_task(older_than_seconds=60) == 1
     assert UsageRecord.objects.get().estimated is True
+
+
+def _hard_budget(acme, alice, bob, limit: str) -> None:
+    from billing.budgets import budget_set
+
+    budget_set(
+        organization=acme,
+        actor=alice,
+        scope="user",
+        user_id=bob.pk,
+        limit_usd=Decimal(limit),
+        period="monthly",
+        enforcement="hard",
+        warn_at_percent=[],
+    )
+
+
+def test_it_says_a_long_request_does_not_fit_what_is_left(alice, bob, acme, acme_model) -> None:
+    # 0.15 / 0.60 per Mtok: 20,000 prompt tokens and the 64-token floor need 0.0030384; a
+    # one-line question in a new conversation (32 + 64 tokens) fits easily in 0.001.
+    _hard_budget(acme, alice, bob, "0.001")
+
+    with pytest.raises(ApplicationError) as refused:
+        _open(bob, acme_model, prompt_tokens_upper=20_000, max_tokens=500)
+
+    detail = refused.value.detail
+    assert (detail["scope"], detail["reason"]) == ("user", "too_large")
+    assert detail["remaining_usd"] == "0.001000000"
+    assert detail["needed_usd"] == "0.003038400"
+    assert detail["period"] == "monthly"
+    assert detail["period_end"].endswith("Z")
+    assert "too long for what is left of your budget" in refused.value.message
+    assert "Start a new conversation" in refused.value.message
+
+
+def test_it_says_a_budget_is_used_up_when_nothing_useful_is_left(
+    alice, bob, acme, acme_model
+) -> None:
+    _hard_budget(acme, alice, bob, "0.00004")  # below 32 × 0.15 + 64 × 0.60 = 43.2 per Mtok
+
+    with pytest.raises(ApplicationError) as refused:
+        _open(bob, acme_model, prompt_tokens_upper=100, max_tokens=500)
+
+    assert refused.value.detail["reason"] == "exhausted"
+    assert refused.value.message.startswith("Your budget of $0.00004 for this month is used up.")
+    assert "It resets on" in refused.value.message
