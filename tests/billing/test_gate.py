@@ -345,7 +345,7 @@ def test_it_says_a_long_request_does_not_fit_what_is_left(alice, bob, acme, acme
 def test_it_says_a_budget_is_used_up_when_nothing_useful_is_left(
     alice, bob, acme, acme_model
 ) -> None:
-    _hard_budget(acme, alice, bob, "0.00004")  # below 32 × 0.15 + 64 × 0.60 = 43.2 per Mtok
+    _hard_budget(acme, alice, bob, "0.00004")  # below 32 * 0.15 + 64 * 0.60 = 43.2 per Mtok
 
     with pytest.raises(ApplicationError) as refused:
         _open(bob, acme_model, prompt_tokens_upper=100, max_tokens=500)
