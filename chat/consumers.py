@@ -31,7 +31,7 @@ from chat.serializers import (
     MessageRegenerateFrame,
     MessageSendFrame,
 )
-from core.exceptions import ApplicationError
+from core.exceptions import ApplicationError, outage_error
 
 logger = logging.getLogger(__name__)
 
@@ -137,9 +137,18 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             await self._refuse(exc.code, exc.message, client_id, exc.detail)
         except APIException as exc:
             await self._refuse("not_authenticated", str(exc.detail), client_id, None)
-        except Exception:
-            logger.exception("chat frame %r failed", content.get("type"))
-            await self._refuse("internal_error", "The frame could not be handled.", client_id, None)
+        except Exception as exc:
+            # The database or Redis down: the frame's service stored nothing (its transaction
+            # rolled back, or the rate check before it failed) and started no generation.
+            outage = outage_error(exc)
+            if outage is None:
+                logger.exception("chat frame %r failed", content.get("type"))
+                await self._refuse(
+                    "internal_error", "The frame could not be handled.", client_id, None
+                )
+                return
+            logger.warning("chat frame %r refused, %s is down", content.get("type"), outage.service)
+            await self._refuse(outage.code, outage.message, client_id, outage.detail)
 
     async def _refuse(
         self, code: str, message: str, client_id: str | None, detail: dict[str, Any] | None

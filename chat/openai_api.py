@@ -14,7 +14,8 @@ Errors use OpenAI's envelope, `{"error": {"message", "type", "code", "param"}}`,
 `code` both the contract's code: 401 not_authenticated, 402 budget_exceeded, 404 not_found (an
 unknown model, or one the token may not use), 400 validation_error, 429 rate_limited (more than
 API_MAX_CONCURRENT_PER_TOKEN calls of one token in flight in this process) and
-provider_rate_limited, 503 provider_unavailable / ledger_unavailable, 502 other provider errors.
+provider_rate_limited, 503 provider_unavailable, 503 service_unavailable (the database or Redis
+is unreachable: `detail.service` names it, and no provider call starts), 502 other provider errors.
 
 `x-potluck-overhead-ms` is the time Potluck held the request minus the time spent waiting for
 the provider, in milliseconds with two decimals:
@@ -63,7 +64,7 @@ from chat.openai_services import (
 )
 from chat.providers import UsageReport
 from chat.services import PromptTurn
-from core.exceptions import ApplicationError
+from core.exceptions import ApplicationError, ServiceUnavailableError, outage_error
 
 logger = logging.getLogger(__name__)
 
@@ -89,6 +90,7 @@ STATUS_BY_CODE: dict[str, int] = {
     "rate_limited": 429,
     "provider_rate_limited": 429,
     "provider_unavailable": 503,
+    "service_unavailable": 503,
     "ledger_unavailable": 503,
     "generation_stopped": 503,
     "provider_auth": 502,
@@ -99,28 +101,41 @@ STATUS_BY_CODE: dict[str, int] = {
 
 
 class ApiError(Exception):
-    def __init__(self, code: str, message: str, *, param: str | None = None) -> None:
+    def __init__(
+        self,
+        code: str,
+        message: str,
+        *,
+        param: str | None = None,
+        detail: dict[str, Any] | None = None,
+    ) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
         self.param = param
+        self.detail = detail
 
     @property
     def status(self) -> int:
         return STATUS_BY_CODE.get(self.code, 502 if self.code.startswith("provider") else 400)
 
     def body(self) -> dict[str, Any]:
-        return {
-            "error": {
-                "message": self.message,
-                "type": self.code,
-                "code": self.code,
-                "param": self.param,
-            }
+        error: dict[str, Any] = {
+            "message": self.message,
+            "type": self.code,
+            "code": self.code,
+            "param": self.param,
         }
+        if self.detail:
+            # An extension of OpenAI's envelope (SDKs ignore unknown keys): what is down.
+            error["detail"] = self.detail
+        return {"error": error}
 
 
 def _api_error_from(exc: ApplicationError) -> ApiError:
+    outage = outage_error(exc)
+    if outage is not None:
+        return ApiError(outage.code, outage.message, detail=outage.detail)
     param = exc.detail.get("param") if isinstance(exc.detail, dict) else None
     return ApiError(exc.code, exc.message, param=param if isinstance(param, str) else None)
 
@@ -203,9 +218,14 @@ async def application(scope: Scope, receive: Receive, send: Send) -> None:
         await _answer_error(exchange, exc)
     except ApplicationError as exc:
         await _answer_error(exchange, _api_error_from(exc))
-    except Exception:
-        logger.exception("/v1 request failed")
-        await _answer_error(exchange, ApiError("internal_error", "The request failed."))
+    except Exception as exc:
+        outage = outage_error(exc)
+        if outage is None:
+            logger.exception("/v1 request failed")
+            await _answer_error(exchange, ApiError("internal_error", "The request failed."))
+        else:
+            logger.warning("/v1 request refused, %s is down: %s", outage.service, exc)
+            await _answer_error(exchange, _api_error_from(outage))
 
 
 async def _answer_error(exchange: _Exchange, exc: ApiError) -> None:
@@ -503,6 +523,9 @@ def _usage(result: GenerationResult | _Early) -> dict[str, Any]:
 def _result_error(result: GenerationResult) -> ApiError:
     if result.status == "stopped":
         return ApiError("generation_stopped", "The generation was stopped by the server.")
+    if result.error_code in ("service_unavailable", "ledger_unavailable"):
+        # Refused at admission because the database is down (the gate's only outage).
+        return _api_error_from(ServiceUnavailableError("database"))
     return ApiError(result.error_code or "provider_error", result.error_message or "Failed.")
 
 

@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.db.models import Sum
 from rest_framework import status
 
@@ -29,7 +29,7 @@ from chat.models import AIModel
 from chat.provider_selectors import provider_config_for
 from chat.provider_services import provider_key_mark_used
 from chat.providers import ProviderConfig
-from core.exceptions import ApplicationError
+from core.exceptions import ApplicationError, outage_error
 
 KEY_MARK_EVERY = 60.0  # seconds between two last_used_at writes of one provider key
 _key_marked: dict[int, float] = {}
@@ -122,29 +122,39 @@ def api_admit(
     if ai_model.max_output_tokens:
         max_tokens = min(max_tokens, ai_model.max_output_tokens)
     capped = principal.max_budget_usd is not None
-    # A capped token's check and the gate's reservation share one transaction.
-    with transaction.atomic() if capped else contextlib.nullcontext():
-        if capped:
-            # Serialises this token's admissions across processes (a no-op lock on SQLite, whose
-            # write transactions are serialised anyway), until the gate's reservation commits.
-            list(ApiToken.objects.select_for_update().filter(pk=principal.token_id).values("id"))
-            max_tokens = _token_cap_fit(
-                principal=principal,
+    try:
+        # A capped token's check and the gate's reservation share one transaction.
+        with transaction.atomic() if capped else contextlib.nullcontext():
+            if capped:
+                # Serialises this token's admissions across processes (a no-op lock on SQLite,
+                # whose write transactions are serialised anyway), until the reservation commits.
+                list(
+                    ApiToken.objects.select_for_update().filter(pk=principal.token_id).values("id")
+                )
+                max_tokens = _token_cap_fit(
+                    principal=principal,
+                    ai_model=ai_model,
+                    prompt_tokens_upper=upper,
+                    max_tokens=max_tokens,
+                )
+            admission = admission_open(
+                user=user,
                 ai_model=ai_model,
                 prompt_tokens_upper=upper,
                 max_tokens=max_tokens,
+                source="api",
+                api_token_id=principal.token_id,
             )
-        admission = admission_open(
-            user=user,
-            ai_model=ai_model,
-            prompt_tokens_upper=upper,
-            max_tokens=max_tokens,
-            source="api",
-            api_token_id=principal.token_id,
-        )
-    now = time.monotonic()
-    key_id = ai_model.provider_key_id
-    if now - _key_marked.get(key_id, 0.0) >= KEY_MARK_EVERY:
-        _key_marked[key_id] = now
-        provider_key_mark_used(provider_key_id=key_id)
+        now = time.monotonic()
+        key_id = ai_model.provider_key_id
+        if now - _key_marked.get(key_id, 0.0) >= KEY_MARK_EVERY:
+            _key_marked[key_id] = now
+            provider_key_mark_used(provider_key_id=key_id)
+    except DatabaseError as exc:
+        # The token's lock and cap are read outside the gate: the same fail-closed answer as
+        # the gate's, so the engine refuses with service_unavailable instead of internal_error.
+        outage = outage_error(exc)
+        if outage is None:
+            raise
+        raise outage from exc
     return admission, resolved.config
