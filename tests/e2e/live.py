@@ -15,7 +15,7 @@ import sys
 import time
 import urllib.request
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -115,8 +115,14 @@ def _wait_healthy(url: str, procs: list[subprocess.Popen[bytes]], timeout: float
 
 @contextmanager
 def live_app(
-    tmp_dir: Path, *, extra_env: dict[str, str] | None = None, with_celery: bool = True
+    tmp_dir: Path,
+    *,
+    extra_env: dict[str, str] | None = None,
+    with_celery: bool = True,
+    database_url_via: Callable[[str], str] | None = None,
 ) -> Iterator[LiveApp]:
+    """`database_url_via`: given the fresh database's URL, the URL the processes use instead
+    (e.g. through a TCP proxy a test can cut); the database is still dropped directly."""
     port = free_port()
     env = {
         **os.environ,
@@ -135,6 +141,8 @@ def live_app(
         drop = (admin_url, urlparse(env["DATABASE_URL"]).path.lstrip("/"))
     else:
         env["DATABASE_URL"] = f"sqlite:///{tmp_dir / 'e2e.sqlite3'}"
+    if database_url_via is not None:
+        env["DATABASE_URL"] = database_url_via(env["DATABASE_URL"])
     app = LiveApp(url=f"http://127.0.0.1:{port}", env=env, log_dir=tmp_dir)
     try:
         app.manage("migrate", "--noinput")
