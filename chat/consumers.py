@@ -195,7 +195,14 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         joined at connect; the conversation's group is joined too, for frames addressed to it."""
         prepared = start.prepared
         _ = generation.start_chat_reply(prepared, admitted=start.admitted)
-        await self._join(group_name("conversation", prepared.conversation_id))
+        try:
+            await self._join(group_name("conversation", prepared.conversation_id))
+        except Exception as exc:
+            # Redis went down after the send was stored and its answer started: refusing the
+            # frame now would contradict that. The answer's frames go to the user's group too.
+            if outage_error(exc) is None:
+                raise
+            logger.warning("conversation group not joined: %s", exc)
 
     async def _handle_message_send(self, content: dict[str, Any]) -> None:
         data = self._parse(MessageSendFrame, content)
