@@ -294,6 +294,19 @@ def test_it_fails_closed_when_redis_goes_down(
                 assert frame["detail"] == {"service": "redis"}
                 assert frame["message"].startswith("Redis is unreachable")
                 await _socket_stays_open(ws)
+                # REST: the login throttle counts in Redis.
+                visitor = session_client(site.app.url)
+                try:
+                    r = visitor.post(
+                        "/api/auth/login/", json={"email": "a@acme.test", "password": PASSWORD}
+                    )
+                finally:
+                    visitor.close()
+                assert r.status_code == 503, r.text
+                assert (r.json()["code"], r.json()["detail"]) == (
+                    "service_unavailable",
+                    {"service": "redis"},
+                )
                 # Fail closed: no provider call started, and the refused send stored nothing.
                 assert len(site.fake.requests) == calls
                 assert site.alice.get("/api/conversations/").json() == conversations
@@ -328,14 +341,19 @@ def test_it_fails_closed_when_the_database_goes_down(
     ):
         capped = site.alice.post("/api/tokens/", json={"name": "capped", "max_budget_usd": "5"})
         assert capped.status_code == 201, capped.text
+        unused = site.alice.post("/api/tokens/", json={"name": "unused"})
+        assert unused.status_code == 201, unused.text
 
         async def scenario() -> None:
             async with (
                 aiohttp.ClientSession() as session,
                 session.ws_connect(site.ws_url, headers=site.socket_headers()) as ws,
             ):
-                site.fake.script(provider="openai", text="Hello", deltas=2)
-                assert site.v1().status_code == 200  # the token and the model are now cached
+                plain = site.secret
+                for secret in (plain, capped.json()["token"]):
+                    site.secret = secret
+                    site.fake.script(provider="openai", text="Hello", deltas=2)
+                    assert site.v1().status_code == 200  # the token and the model now cached
                 site.fake.script(provider="openai", text="Hello", deltas=2)
                 assert (await _send(ws, site, "before"))["type"] == "message.completed"
                 calls = len(site.fake.requests)
@@ -349,11 +367,11 @@ def test_it_fails_closed_when_the_database_goes_down(
                 assert frame["detail"] == {"service": "database"}
                 assert frame["message"].startswith("The database is unreachable")
                 await _socket_stays_open(ws)
-                # A cached token is refused at admission (the gate cannot write the ledger); an
-                # uncached, capped one at authentication.
-                _assert_v1_down(await asyncio.to_thread(site.v1), "database")
-                site.secret = capped.json()["token"]
-                _assert_v1_down(await asyncio.to_thread(site.v1), "database")
+                # A cached token is refused at admission (the gate cannot write the ledger), a
+                # capped one when its cap is read, an uncached one at authentication.
+                for secret in (plain, capped.json()["token"], unused.json()["token"]):
+                    site.secret = secret
+                    _assert_v1_down(await asyncio.to_thread(site.v1), "database")
                 # REST: the contract's error shape, not a 500 page.
                 r = await asyncio.to_thread(site.alice.get, "/api/conversations/")
                 assert r.status_code == 503, r.text
