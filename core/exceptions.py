@@ -83,15 +83,15 @@ class ConflictError(ApplicationError):
 Service = Literal["database", "redis"]
 
 _DOWN_MESSAGES: dict[str, str] = {
-    "database": "The database is unreachable, so nothing was done. Try again in a moment.",
-    "redis": "Redis is unreachable, so nothing was done. Try again in a moment.",
+    "database": "The database is unreachable right now. Try again in a moment.",
+    "redis": "Redis is unreachable right now. Try again in a moment.",
 }
 
 
 class ServiceUnavailableError(ApplicationError):
-    """A service Potluck needs is down: nothing was done (no provider call, nothing stored).
-
-    One code for every outage, `service_unavailable` (503), with `detail.service` naming it."""
+    """A service Potluck needs is down, so the request was refused (and no provider call may
+    start: callers fail closed). One code for every outage, `service_unavailable` (503), with
+    `detail.service` naming the service."""
 
     code = "service_unavailable"
     status: int = status.HTTP_503_SERVICE_UNAVAILABLE

@@ -65,7 +65,7 @@ def test_it_renders_a_database_error_in_the_contract_shape() -> None:
     assert response.status_code == 503
     assert response.data == {
         "code": "service_unavailable",
-        "message": "The database is unreachable, so nothing was done. Try again in a moment.",
+        "message": "The database is unreachable right now. Try again in a moment.",
         "detail": {"service": "database"},
     }
     assert exception_handler(IntegrityError("duplicate key"), {}) is None

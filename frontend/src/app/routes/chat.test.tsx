@@ -213,7 +213,7 @@ describe('chat route', () => {
     socket.push({
       type: 'error',
       code: 'service_unavailable',
-      message: 'The database is unreachable, so nothing was done. Try again in a moment.',
+      message: 'The database is unreachable right now. Try again in a moment.',
       detail: { service: 'database' },
       client_id: send?.client_id,
     });
