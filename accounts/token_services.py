@@ -34,7 +34,7 @@ from django.utils import timezone
 from accounts.access import membership_get
 from accounts.audit import audit_record
 from accounts.models import ApiToken, Membership, User
-from core.exceptions import ApplicationError, NotFoundError
+from core.exceptions import ApplicationError, NotFoundError, outage_error
 
 logger = logging.getLogger(__name__)
 
@@ -302,16 +302,19 @@ class ApiCache:
     async def sync_version(self) -> None:
         """Drop everything if another process invalidated since we last looked (Redis only).
 
-        Fails closed: if Redis cannot be read, the caches are dropped, so a revocation is never
-        missed; the request then pays the database lookups."""
+        Fails closed: if Redis cannot be read, the caches are dropped (a revocation is never
+        missed) and the request is refused with `service_unavailable` (redis, 503) before any
+        provider call: Redis is a service this deployment was configured to need."""
         if not settings.REDIS_URL:
             return
         try:
             version = await _redis_async().get(_version_key())
-        except Exception:
-            logger.warning("api cache version unreadable; dropping the cache", exc_info=True)
+        except Exception as exc:
             self.clear()
-            return
+            outage = outage_error(exc)
+            if outage is None:
+                raise
+            raise outage from exc
         if version != self.remote_version:
             self.clear()
             self.remote_version = version

@@ -42,7 +42,7 @@ from billing.models import (
 )
 from billing.periods import PeriodKind
 from billing.pricing import TokenUsage, UnitPrices, cost_usd, worst_case_cost
-from core.exceptions import ApplicationError, NotFoundError
+from core.exceptions import ApplicationError, NotFoundError, ServiceUnavailableError
 
 logger = logging.getLogger(__name__)
 
@@ -118,15 +118,9 @@ def new_call_id() -> str:
     return _call_ids.next()
 
 
-def _unavailable(exc: Exception) -> ApplicationError:
+def _unavailable(exc: Exception) -> ServiceUnavailableError:
     logger.error("billing ledger unavailable: %s", type(exc).__name__, exc_info=exc)
-    return ApplicationError(
-        "The database is unreachable, so usage cannot be recorded and the request was not sent. "
-        "Try again shortly.",
-        code="service_unavailable",
-        status=status.HTTP_503_SERVICE_UNAVAILABLE,
-        detail={"service": "database"},
-    )
+    return ServiceUnavailableError("database")
 
 
 # --- Admission ------------------------------------------------------------------------------------

@@ -31,7 +31,7 @@ from chat.serializers import (
     MessageRegenerateFrame,
     MessageSendFrame,
 )
-from core.exceptions import ApplicationError
+from core.exceptions import ApplicationError, outage_error
 
 logger = logging.getLogger(__name__)
 
@@ -137,9 +137,18 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             await self._refuse(exc.code, exc.message, client_id, exc.detail)
         except APIException as exc:
             await self._refuse("not_authenticated", str(exc.detail), client_id, None)
-        except Exception:
-            logger.exception("chat frame %r failed", content.get("type"))
-            await self._refuse("internal_error", "The frame could not be handled.", client_id, None)
+        except Exception as exc:
+            # The database or Redis down: the frame's service stored nothing (its transaction
+            # rolled back, or the rate check before it failed) and started no generation.
+            outage = outage_error(exc)
+            if outage is None:
+                logger.exception("chat frame %r failed", content.get("type"))
+                await self._refuse(
+                    "internal_error", "The frame could not be handled.", client_id, None
+                )
+                return
+            logger.warning("chat frame %r refused, %s is down", content.get("type"), outage.service)
+            await self._refuse(outage.code, outage.message, client_id, outage.detail)
 
     async def _refuse(
         self, code: str, message: str, client_id: str | None, detail: dict[str, Any] | None
@@ -186,7 +195,14 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         joined at connect; the conversation's group is joined too, for frames addressed to it."""
         prepared = start.prepared
         _ = generation.start_chat_reply(prepared, admitted=start.admitted)
-        await self._join(group_name("conversation", prepared.conversation_id))
+        try:
+            await self._join(group_name("conversation", prepared.conversation_id))
+        except Exception as exc:
+            # Redis went down after the send was stored and its answer started: refusing the
+            # frame now would contradict that. The answer's frames go to the user's group too.
+            if outage_error(exc) is None:
+                raise
+            logger.warning("conversation group not joined: %s", exc)
 
     async def _handle_message_send(self, content: dict[str, Any]) -> None:
         data = self._parse(MessageSendFrame, content)

@@ -71,7 +71,7 @@ from chat.providers import (
 )
 from chat.registry import GenerationKind, registry
 from chat.services import MessageOutcome, PreparedReply, PromptTurn
-from core.exceptions import ApplicationError
+from core.exceptions import ApplicationError, outage_error
 from core.metrics import PROVIDER_ERRORS
 
 logger = logging.getLogger(__name__)
@@ -434,10 +434,14 @@ async def run_generation(
         )
         await _finish(sink, result)
         return _absorb_cancel(result)
-    except Exception:
+    except Exception as exc:
         logger.exception("generation admission failed")
+        outage = outage_error(exc)  # the database or Redis is down: say so, as everywhere
         result = GenerationResult(
-            "failed", "", error_code="internal_error", error_message="The request failed."
+            "failed",
+            "",
+            error_code="internal_error" if outage is None else outage.code,
+            error_message="The request failed." if outage is None else outage.message,
         )
         await _finish(sink, result)
         return _absorb_cancel(result)

@@ -14,7 +14,8 @@ Errors use OpenAI's envelope, `{"error": {"message", "type", "code", "param"}}`,
 `code` both the contract's code: 401 not_authenticated, 402 budget_exceeded, 404 not_found (an
 unknown model, or one the token may not use), 400 validation_error, 429 rate_limited (more than
 API_MAX_CONCURRENT_PER_TOKEN calls of one token in flight in this process) and
-provider_rate_limited, 503 provider_unavailable / service_unavailable, 502 other provider errors.
+provider_rate_limited, 503 provider_unavailable, 503 service_unavailable (the database or Redis
+is unreachable: `detail.service` names it, and no provider call starts), 502 other provider errors.
 A budget_exceeded error also carries the gate's `detail` (which budget, what is left, when it
 resets) under `error.detail`, an addition OpenAI's SDKs ignore.
 
@@ -65,7 +66,7 @@ from chat.openai_services import (
 )
 from chat.providers import UsageReport
 from chat.services import PromptTurn
-from core.exceptions import ApplicationError
+from core.exceptions import ApplicationError, ServiceUnavailableError, outage_error
 
 logger = logging.getLogger(__name__)
 
@@ -126,14 +127,17 @@ class ApiError(Exception):
             "code": self.code,
             "param": self.param,
         }
-        # Beyond OpenAI's envelope (SDKs ignore unknown keys): a refusal's structured detail,
-        # e.g. which budget refused a request, what is left and when it resets.
+        # Beyond OpenAI's envelope (SDKs ignore unknown keys): a refusal's structured detail
+        # (which budget refused, what is left, when it resets) or which service is down.
         if self.detail:
             error["detail"] = self.detail
         return {"error": error}
 
 
 def _api_error_from(exc: ApplicationError) -> ApiError:
+    outage = outage_error(exc)
+    if outage is not None:
+        return ApiError(outage.code, outage.message, detail=outage.detail)
     param = exc.detail.get("param") if isinstance(exc.detail, dict) else None
     return ApiError(
         exc.code,
@@ -221,9 +225,14 @@ async def application(scope: Scope, receive: Receive, send: Send) -> None:
         await _answer_error(exchange, exc)
     except ApplicationError as exc:
         await _answer_error(exchange, _api_error_from(exc))
-    except Exception:
-        logger.exception("/v1 request failed")
-        await _answer_error(exchange, ApiError("internal_error", "The request failed."))
+    except Exception as exc:
+        outage = outage_error(exc)
+        if outage is None:
+            logger.exception("/v1 request failed")
+            await _answer_error(exchange, ApiError("internal_error", "The request failed."))
+        else:
+            logger.warning("/v1 request refused, %s is down: %s", outage.service, exc)
+            await _answer_error(exchange, _api_error_from(outage))
 
 
 async def _answer_error(exchange: _Exchange, exc: ApiError) -> None:
@@ -521,6 +530,9 @@ def _usage(result: GenerationResult | _Early) -> dict[str, Any]:
 def _result_error(result: GenerationResult) -> ApiError:
     if result.status == "stopped":
         return ApiError("generation_stopped", "The generation was stopped by the server.")
+    if result.error_code == "service_unavailable":
+        # Refused at admission because the database is down (the gate's only outage).
+        return _api_error_from(ServiceUnavailableError("database"))
     return ApiError(
         result.error_code or "provider_error",
         result.error_message or "Failed.",

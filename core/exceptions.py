@@ -7,11 +7,14 @@ Every error Potluck sends, over HTTP or as a WebSocket `error` frame, has the co
 from __future__ import annotations
 
 import logging
-from typing import Any, TypedDict
+from typing import Any, Literal, TypedDict
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import DatabaseError, InterfaceError, OperationalError
 from django.http import Http404
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from rest_framework import exceptions as drf_exceptions
 from rest_framework import status
 from rest_framework.response import Response
@@ -77,6 +80,45 @@ class ConflictError(ApplicationError):
     status: int = status.HTTP_409_CONFLICT
 
 
+Service = Literal["database", "redis"]
+
+_DOWN_MESSAGES: dict[str, str] = {
+    "database": "The database is unreachable right now. Try again in a moment.",
+    "redis": "Redis is unreachable right now. Try again in a moment.",
+}
+
+
+class ServiceUnavailableError(ApplicationError):
+    """A service Potluck needs is down, so the request was refused (and no provider call may
+    start: callers fail closed). One code for every outage, `service_unavailable` (503), with
+    `detail.service` naming the service."""
+
+    code = "service_unavailable"
+    status: int = status.HTTP_503_SERVICE_UNAVAILABLE
+
+    def __init__(self, service: Service, message: str | None = None) -> None:
+        super().__init__(message or _DOWN_MESSAGES[service], detail={"service": service})
+        self.service = service
+
+
+def outage_error(exc: BaseException) -> ServiceUnavailableError | None:
+    """The contract's error for an exception that means the database or Redis cannot be
+    reached, or None for anything else (a bug stays a bug: an IntegrityError or a
+    ProgrammingError is not an outage, and answers 500 as before).
+
+    The one mapping place: the DRF exception handler, the chat socket and the /v1 gateway all
+    ask it, so an outage reads the same everywhere."""
+    if isinstance(exc, ServiceUnavailableError):
+        return exc
+    # Connection-level failures: OperationalError (refused, reset, server gone), InterfaceError
+    # (a closed connection used again), and the bare DatabaseError some drivers raise for them.
+    if isinstance(exc, OperationalError | InterfaceError) or type(exc) is DatabaseError:
+        return ServiceUnavailableError("database")
+    if isinstance(exc, RedisConnectionError | RedisTimeoutError):
+        return ServiceUnavailableError("redis")
+    return None
+
+
 def error_body(code: str, message: str, detail: dict[str, Any] | None = None) -> ErrorBody:
     return {"code": code, "message": message, "detail": detail or {}}
 
@@ -112,6 +154,10 @@ _DRF_CODES: dict[type[drf_exceptions.APIException], str] = {
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """DRF's EXCEPTION_HANDLER: render every error in the contract's shape."""
+    outage = outage_error(exc)
+    if outage is not None:
+        logger.warning("%s is down: %s: %s", outage.service, type(exc).__name__, exc)
+        return Response(outage.as_body(), status=outage.status)
     if isinstance(exc, ApplicationError):
         return Response(exc.as_body(), status=exc.status)
     if isinstance(exc, DjangoValidationError):

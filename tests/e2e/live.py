@@ -15,7 +15,7 @@ import sys
 import time
 import urllib.request
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -122,9 +122,13 @@ def live_app(
     extra_env: dict[str, str] | None = None,
     with_celery: bool = True,
     web: int = 1,
+    database_url_via: Callable[[str], str] | None = None,
 ) -> Iterator[LiveApp]:
     """Potluck's real processes on a fresh database: `web` Daphne processes (each on its own
-    port, all on the same database and channel layer) and, `with_celery`, a worker and beat."""
+    port, all on the same database and channel layer) and, `with_celery`, a worker and beat.
+
+    `database_url_via`: given the fresh database's URL, the URL the processes use instead
+    (e.g. through a TCP proxy a test can cut); the database is still dropped directly."""
     ports = [free_port() for _ in range(web)]
     env = {
         **os.environ,
@@ -143,6 +147,8 @@ def live_app(
         drop = (admin_url, urlparse(env["DATABASE_URL"]).path.lstrip("/"))
     else:
         env["DATABASE_URL"] = f"sqlite:///{tmp_dir / 'e2e.sqlite3'}"
+    if database_url_via is not None:
+        env["DATABASE_URL"] = database_url_via(env["DATABASE_URL"])
     urls = [f"http://127.0.0.1:{p}" for p in ports]
     app = LiveApp(url=urls[0], env=env, log_dir=tmp_dir, urls=urls)
     try:

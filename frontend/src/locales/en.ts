@@ -403,6 +403,7 @@ export const en = {
       provider_auth: 'The provider refused the organization’s API key.',
       provider_rate_limited: 'The provider is limiting requests right now. Try again shortly.',
       provider_unavailable: 'The provider is unavailable right now.',
+      service_unavailable: 'A service Potluck needs is down. Nothing was sent; try again shortly.',
       context_length_exceeded: 'This conversation is too long for the model.',
       provider_error: 'The provider answered with an error.',
       price_unknown: 'This model has no known price, so it cannot be used.',

@@ -405,6 +405,8 @@ export const es: Translations = {
       provider_auth: 'El proveedor rechazó la clave de API de la organización.',
       provider_rate_limited: 'El proveedor está limitando las solicitudes. Inténtalo en breve.',
       provider_unavailable: 'El proveedor no está disponible ahora mismo.',
+      service_unavailable:
+        'Un servicio que Potluck necesita no responde. No se envió nada; inténtalo en breve.',
       context_length_exceeded: 'Esta conversación es demasiado larga para el modelo.',
       provider_error: 'El proveedor respondió con un error.',
       price_unknown: 'Este modelo no tiene un precio conocido y no se puede usar.',

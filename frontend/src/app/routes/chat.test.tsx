@@ -201,6 +201,29 @@ describe('chat route', () => {
     expect(screen.getByRole('textbox', { name: 'Message' })).toHaveValue('Again');
   });
 
+  it('says what is down when a send is refused by an outage, and keeps the text', async () => {
+    serveConversation([message({ id: 1, parent_id: null, role: 'user', content: 'Hi' })]);
+    const { user } = renderRoute('/chat/1', { as: setup() });
+    expect(await screen.findByText('Hi')).toBeInTheDocument();
+    const socket = FakeSocket.latest();
+    socket.open();
+
+    await user.type(screen.getByRole('textbox', { name: 'Message' }), 'Later{Enter}');
+    const send = socket.sent.find((frame) => frame.type === 'message.send');
+    socket.push({
+      type: 'error',
+      code: 'service_unavailable',
+      message: 'The database is unreachable right now. Try again in a moment.',
+      detail: { service: 'database' },
+      client_id: send?.client_id,
+    });
+    expect(
+      await screen.findByText('A service Potluck needs is down. Nothing was sent; try again shortly.'),
+    ).toBeInTheDocument();
+    expect(screen.getByText(/The database is unreachable/)).toBeInTheDocument();
+    expect(screen.getByRole('textbox', { name: 'Message' })).toHaveValue('Later');
+  });
+
   it('shows the reconnect state and refetches the conversation when the socket reopens', async () => {
     const api = serveConversation([message({ id: 1, parent_id: null, role: 'user', content: 'Hi' })]);
     renderRoute('/chat/1', { as: setup() });

@@ -11,6 +11,7 @@ const KNOWN_CODES = new Set([
   'provider_auth',
   'provider_rate_limited',
   'provider_unavailable',
+  'service_unavailable',
   'context_length_exceeded',
   'provider_error',
   'price_unknown',
