@@ -273,6 +273,17 @@ INVITATION_TTL_HOURS = env.int("INVITATION_TTL_HOURS", default=72)
 # The address invitation links point at; by default the host the admin used.
 PUBLIC_URL = env.str("PUBLIC_URL", default="")
 
+# Internal destinations (loopback, private, link-local, CGNAT, ...) provider calls may reach:
+# host names, IP addresses or CIDR networks, comma-separated. Public addresses are always allowed.
+# Checked on the resolved address when connecting (chat/providers/destinations.py).
+PROVIDER_ALLOWED_NETWORKS: list[str] = env.list("PROVIDER_ALLOWED_NETWORKS", default=[])
+try:
+    from chat.providers.destinations import parse_allowed as _parse_allowed
+
+    _parse_allowed(PROVIDER_ALLOWED_NETWORKS)
+except ValueError as exc:
+    raise ImproperlyConfigured(f"PROVIDER_ALLOWED_NETWORKS: {exc}") from exc
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from server.env import ensure_local_secrets, env
 from server.settings.base import *  # noqa: F403
 from server.settings.base import FIELD_ENCRYPTION_KEY, SECRET_KEY
@@ -12,3 +14,7 @@ if not SECRET_KEY or not FIELD_ENCRYPTION_KEY:
     FIELD_ENCRYPTION_KEY = FIELD_ENCRYPTION_KEY or _local["FIELD_ENCRYPTION_KEY"]
 
 DEBUG = env.bool("DEBUG", default=False)
+
+if "PROVIDER_ALLOWED_NETWORKS" not in os.environ:
+    # A laptop's Ollama, vLLM or LM Studio listens on loopback: allowed unless the variable says.
+    PROVIDER_ALLOWED_NETWORKS = ["127.0.0.0/8", "::1", "localhost"]

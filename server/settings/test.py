@@ -15,6 +15,8 @@ EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 if not REDIS_URL:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 ALLOWED_HOSTS = ["testserver", "127.0.0.1", "localhost"]
+# The fake upstream listens on 127.0.0.1; tests of the refusal override this.
+PROVIDER_ALLOWED_NETWORKS = ["127.0.0.0/8", "::1", "localhost"]
 # Tests build the SPA only for the browser suite; the API tests need no built assets.
 WHITENOISE_AUTOREFRESH = True
 REST_FRAMEWORK = {
