@@ -23,6 +23,7 @@ from accounts import selectors, services
 from accounts.access import membership_get, membership_require_admin
 from accounts.models import AuditEvent, Invitation, Membership, Role, SetupMarker, User
 from accounts.permissions import IsOrgAdmin, IsOrgMember
+from accounts.socket_access import user_sockets_close
 from core.exceptions import ApplicationError
 from core.serializers import StrictSerializer
 
@@ -108,7 +109,12 @@ class LoginApi(APIView):
 
 class LogoutApi(APIView):
     def post(self, request: Request) -> Response:
+        session_key = request.session.session_key
+        user_id = request.user.pk
         logout(request._request)
+        # The chat sockets this session opened close too (other sessions' stay open).
+        if user_id is not None:
+            user_sockets_close(user_id=user_id, session_key=session_key)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

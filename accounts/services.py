@@ -178,6 +178,7 @@ def member_update(
                 target=user,
                 data={"from": old, "to": role},
             )
+            _sockets_close_on_commit(user_id=user.pk)
         if is_active is not None and is_active != user.is_active:
             user.is_active = is_active
             user.save(update_fields=["is_active"])
@@ -187,7 +188,16 @@ def member_update(
                 action="member.reactivated" if is_active else "member.deactivated",
                 target=user,
             )
+            if not is_active:
+                _sockets_close_on_commit(user_id=user.pk)
     return membership
+
+
+def _sockets_close_on_commit(*, user_id: int) -> None:
+    # Open chat sockets trust the user they saw at connect: close them once the change is stored.
+    from accounts.socket_access import user_sockets_close
+
+    transaction.on_commit(lambda: user_sockets_close(user_id=user_id))
 
 
 def invitation_create(
