@@ -24,6 +24,7 @@ from accounts.access import membership_get, membership_require_admin
 from accounts.models import AuditEvent, Invitation, Membership, Role, SetupMarker, User
 from accounts.permissions import IsOrgAdmin, IsOrgMember
 from accounts.socket_access import user_sockets_close
+from accounts.throttles import LoginAccountThrottle, LoginClientThrottle
 from core.exceptions import ApplicationError
 from core.serializers import StrictSerializer
 
@@ -85,8 +86,8 @@ class SetupApi(APIView):
 
 class LoginApi(APIView):
     permission_classes = [AllowAny]
-    throttle_classes = [ScopedRateThrottle]
-    throttle_scope = "login"
+    # Per client address and per account (accounts.throttles).
+    throttle_classes = [LoginClientThrottle, LoginAccountThrottle]
 
     class InputSerializer(StrictSerializer):
         email = serializers.EmailField(max_length=254)

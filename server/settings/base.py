@@ -236,6 +236,16 @@ CSRF_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_HTTPONLY = False
 CSRF_FAILURE_VIEW = "core.views.csrf_failure"
 
+# --- Client addresses ---------------------------------------------------------------------------
+# Reverse proxies in front of Potluck that append the client's address to X-Forwarded-For: 0 (the
+# default) believes only the socket's peer; the bundled Caddy (docker/compose.yml) is 1.
+try:
+    TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+except ValueError as exc:
+    raise ImproperlyConfigured(f"TRUSTED_PROXY_COUNT must be an integer: {exc}") from exc
+if TRUSTED_PROXY_COUNT < 0:
+    raise ImproperlyConfigured("TRUSTED_PROXY_COUNT must be 0 or more.")
+
 # --- REST framework -----------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
@@ -247,8 +257,11 @@ REST_FRAMEWORK = {
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     "DEFAULT_THROTTLE_RATES": {
         "login": env.str("LOGIN_RATE", default="20/min"),
+        "login_account": env.str("LOGIN_ACCOUNT_RATE", default="30/hour"),
         "invitation": env.str("INVITATION_RATE", default="30/min"),
     },
+    # DRF's own throttles (invitations) read the client address the same way as ours.
+    "NUM_PROXIES": TRUSTED_PROXY_COUNT,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Potluck API",

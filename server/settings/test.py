@@ -21,7 +21,11 @@ PROVIDER_ALLOWED_NETWORKS = ["127.0.0.0/8", "::1", "localhost"]
 WHITENOISE_AUTOREFRESH = True
 REST_FRAMEWORK = {
     **REST_FRAMEWORK,  # noqa: F405
-    "DEFAULT_THROTTLE_RATES": {"login": "1000/min", "invitation": "1000/min"},
+    "DEFAULT_THROTTLE_RATES": {
+        "login": "1000/min",
+        "login_account": "1000/min",
+        "invitation": "1000/min",
+    },
 }
 if REDIS_URL:
     import uuid
