@@ -64,7 +64,8 @@ class LoginAccountThrottle(_SettingsRateThrottle):
         email = _login_email(request)
         if not email:
             return None
-        ident = hashlib.sha256(email.encode()).hexdigest()[:32]  # no e-mail addresses in keys
+        # No e-mail addresses in cache keys; surrogatepass: any string the JSON parser lets in.
+        ident = hashlib.sha256(email.encode("utf-8", "surrogatepass")).hexdigest()[:32]
         return self.cache_format % {"scope": self.scope, "ident": ident}
 
 

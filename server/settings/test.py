@@ -17,6 +17,11 @@ if not REDIS_URL:
 ALLOWED_HOSTS = ["testserver", "127.0.0.1", "localhost"]
 # The fake upstream listens on 127.0.0.1; tests of the refusal override this.
 PROVIDER_ALLOWED_NETWORKS = ["127.0.0.0/8", "::1", "localhost"]
+# No collectstatic in tests: plain static URLs, as under `make run` (server/settings/local.py).
+STORAGES = {
+    **STORAGES,  # noqa: F405
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
 # Tests build the SPA only for the browser suite; the API tests need no built assets.
 WHITENOISE_AUTOREFRESH = True
 REST_FRAMEWORK = {
