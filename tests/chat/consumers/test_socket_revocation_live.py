@@ -177,3 +177,21 @@ def test_it_rechecks_the_member_on_a_frame_that_costs_money(live: Live) -> None:
 
     assert asyncio.run(scenario()) == 4401
     assert live.fake.requests == []  # nothing went to the provider, nothing was charged
+
+
+def test_it_refuses_an_origin_on_another_port(live: Live) -> None:
+    _, dave = live.member("origin@acme.test")
+    cookie = "; ".join(f"{k}={v}" for k, v in dave.cookies.items())
+    url = live.app.url.replace("http", "ws") + "/ws/chat/"
+
+    async def scenario(origin: str) -> int:
+        async with aiohttp.ClientSession() as session:
+            try:
+                ws = await session.ws_connect(url, headers={"Origin": origin, "Cookie": cookie})
+            except aiohttp.WSServerHandshakeError as exc:
+                return exc.status
+            await ws.close()
+            return 101
+
+    assert asyncio.run(scenario("http://127.0.0.1:9999")) == 403
+    assert asyncio.run(scenario(live.app.url)) == 101
