@@ -213,8 +213,11 @@ def invitation_create(
     if role == Role.OWNER and actor_membership.role != Role.OWNER:
         raise PermissionDeniedError("Only an owner can invite another owner.")
     email = email.strip().lower()
-    if User.objects.filter(email__iexact=email).exists():
-        raise ValidationError({"email": ["A user with this email already exists."]})
+    # Only this organisation's own members are refused: whether the address has an account in
+    # another organisation is none of this admin's business, so that case answers exactly like
+    # a new address (accepting then fails for the address's owner alone).
+    if Membership.objects.filter(organization=org, user__email__iexact=email).exists():
+        raise ValidationError({"email": ["This person is already a member."]})
     token = secrets.token_urlsafe(32)
     with transaction.atomic():
         invitation = Invitation(
