@@ -256,13 +256,14 @@ class InvitationLookupApi(APIView):
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "invitation"
 
-    class QuerySerializer(serializers.Serializer[Any]):
+    # The token travels in the body, never in the URL: URLs end up in access logs (issue 13).
+    class InputSerializer(StrictSerializer):
         token = serializers.CharField(max_length=200)
 
-    def get(self, request: Request) -> Response:
-        query = self.QuerySerializer(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        invitation = services.invitation_get_by_token(token=query.validated_data["token"])
+    def post(self, request: Request) -> Response:
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        invitation = services.invitation_get_by_token(token=data.validated_data["token"])
         return Response(
             {
                 "email": invitation.email,
