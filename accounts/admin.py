@@ -4,9 +4,10 @@ from typing import Any
 
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 
 from accounts.models import AuditEvent, Invitation, Membership, Organization, User
+from accounts.throttles import login_allowed
 
 
 class MembershipInline(admin.StackedInline[Membership, User]):
@@ -77,3 +78,13 @@ class AuditEventAdmin(admin.ModelAdmin[AuditEvent]):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+def admin_login(request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
+    """The admin's login page behind the same throttles as the API login (per client address
+    and per account); routed ahead of `admin.site.urls` in server/urls.py."""
+    if request.method == "POST" and not login_allowed(request):
+        return HttpResponse(
+            "Too many login attempts. Try again later.", status=429, content_type="text/plain"
+        )
+    return admin.site.login(request, extra_context)

@@ -23,6 +23,8 @@ from accounts import selectors, services
 from accounts.access import membership_get, membership_require_admin
 from accounts.models import AuditEvent, Invitation, Membership, Role, SetupMarker, User
 from accounts.permissions import IsOrgAdmin, IsOrgMember
+from accounts.socket_access import user_sockets_close
+from accounts.throttles import LoginAccountThrottle, LoginClientThrottle
 from core.exceptions import ApplicationError
 from core.serializers import StrictSerializer
 
@@ -84,8 +86,8 @@ class SetupApi(APIView):
 
 class LoginApi(APIView):
     permission_classes = [AllowAny]
-    throttle_classes = [ScopedRateThrottle]
-    throttle_scope = "login"
+    # Per client address and per account (accounts.throttles).
+    throttle_classes = [LoginClientThrottle, LoginAccountThrottle]
 
     class InputSerializer(StrictSerializer):
         email = serializers.EmailField(max_length=254)
@@ -108,7 +110,12 @@ class LoginApi(APIView):
 
 class LogoutApi(APIView):
     def post(self, request: Request) -> Response:
+        session_key = request.session.session_key
+        user_id = request.user.pk
         logout(request._request)
+        # The chat sockets this session opened close too (other sessions' stay open).
+        if user_id is not None:
+            user_sockets_close(user_id=user_id, session_key=session_key)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -249,13 +256,14 @@ class InvitationLookupApi(APIView):
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "invitation"
 
-    class QuerySerializer(serializers.Serializer[Any]):
+    # The token travels in the body, never in the URL: URLs end up in access logs (issue 13).
+    class InputSerializer(StrictSerializer):
         token = serializers.CharField(max_length=200)
 
-    def get(self, request: Request) -> Response:
-        query = self.QuerySerializer(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        invitation = services.invitation_get_by_token(token=query.validated_data["token"])
+    def post(self, request: Request) -> Response:
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        invitation = services.invitation_get_by_token(token=data.validated_data["token"])
         return Response(
             {
                 "email": invitation.email,

@@ -178,6 +178,7 @@ def member_update(
                 target=user,
                 data={"from": old, "to": role},
             )
+            _sockets_close_on_commit(user_id=user.pk)
         if is_active is not None and is_active != user.is_active:
             user.is_active = is_active
             user.save(update_fields=["is_active"])
@@ -187,7 +188,16 @@ def member_update(
                 action="member.reactivated" if is_active else "member.deactivated",
                 target=user,
             )
+            if not is_active:
+                _sockets_close_on_commit(user_id=user.pk)
     return membership
+
+
+def _sockets_close_on_commit(*, user_id: int) -> None:
+    # Open chat sockets trust the user they saw at connect: close them once the change is stored.
+    from accounts.socket_access import user_sockets_close
+
+    transaction.on_commit(lambda: user_sockets_close(user_id=user_id))
 
 
 def invitation_create(
@@ -203,8 +213,11 @@ def invitation_create(
     if role == Role.OWNER and actor_membership.role != Role.OWNER:
         raise PermissionDeniedError("Only an owner can invite another owner.")
     email = email.strip().lower()
-    if User.objects.filter(email__iexact=email).exists():
-        raise ValidationError({"email": ["A user with this email already exists."]})
+    # Only this organisation's own members are refused: whether the address has an account in
+    # another organisation is none of this admin's business, so that case answers exactly like
+    # a new address (accepting then fails for the address's owner alone).
+    if Membership.objects.filter(organization=org, user__email__iexact=email).exists():
+        raise ValidationError({"email": ["This person is already a member."]})
     token = secrets.token_urlsafe(32)
     with transaction.atomic():
         invitation = Invitation(

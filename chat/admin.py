@@ -12,10 +12,19 @@ from django.utils import timezone
 
 from accounts.audit import audit_record
 from chat.models import AIModel, Provider, ProviderKey
-from chat.provider_services import API_KEY_MAX_LENGTH, MASK_MIN_KEY_LENGTH
+from chat.provider_services import (
+    API_KEY_MAX_LENGTH,
+    MASK_MIN_KEY_LENGTH,
+    provider_key_origin_change_check,
+)
+from core.exceptions import ApplicationError
 
 
 class ProviderKeyAdminForm(forms.ModelForm[ProviderKey]):
+    # Set by clean() when the key would go to another origin (with the key entered again).
+    origin_changed: bool = False
+    origin_from: str = ""
+
     new_api_key = forms.CharField(
         label="New API key",
         required=False,
@@ -35,6 +44,19 @@ class ProviderKeyAdminForm(forms.ModelForm[ProviderKey]):
         hosted = data.get("provider") != Provider.OPENAI_COMPATIBLE
         if creating and hosted and not data.get("new_api_key"):
             self.add_error("new_api_key", "This provider needs an API key.")
+        if not creating and {"provider", "base_url"} & set(self.changed_data):
+            # The instance still holds the saved provider and base URL until the form saves.
+            saved = ProviderKey.objects.get(pk=self.instance.pk)
+            try:
+                self.origin_changed = provider_key_origin_change_check(
+                    provider_key=saved,
+                    provider=data.get("provider") or saved.provider,
+                    base_url=data.get("base_url") or "",
+                    new_key_given=bool(data.get("new_api_key")),
+                )
+                self.origin_from = saved.base_url
+            except ApplicationError:
+                self.add_error("new_api_key", "Enter the API key again to change its origin.")
         return data
 
 
@@ -54,6 +76,14 @@ class ProviderKeyAdmin(admin.ModelAdmin[ProviderKey]):
             if change:
                 obj.rotated_at = timezone.now()
         super().save_model(request, obj, form, change)
+        if change and form.origin_changed:
+            audit_record(
+                org=obj.organization,
+                actor=request.user,
+                action="provider_key.origin_changed",
+                target=obj,
+                data={"from": form.origin_from, "to": obj.base_url, "via": "admin"},
+            )
         if new_key and change:
             audit_record(
                 org=obj.organization,

@@ -22,6 +22,12 @@ from rest_framework import serializers
 from rest_framework.exceptions import APIException
 
 from accounts.access import membership_get
+from accounts.socket_access import (
+    CLOSE_ACCESS_REVOKED,
+    SocketAccessRevokedError,
+    session_tag,
+    socket_member_check,
+)
 from chat import generation, services
 from chat.events import error_frame, group_name
 from chat.registry import registry
@@ -133,6 +139,8 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
                     await self._handle_conversation_subscribe(content)
                 case _:
                     raise ApplicationError("Unknown frame type.", code="validation_error")
+        except SocketAccessRevokedError:
+            await self.close(code=CLOSE_ACCESS_REVOKED)
         except ApplicationError as exc:
             await self._refuse(exc.code, exc.message, client_id, exc.detail)
         except APIException as exc:
@@ -183,8 +191,11 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
                 status=429,
             )
         user_id = self.user_id
+        session_key = self._session_key()
 
         def call(**kwargs: Any) -> T:
+            # The user seen at connect may since have been deactivated or logged out.
+            socket_member_check(user_id=user_id, session_key=session_key)
             services.chat_rate_check(user_id=user_id)
             return service(**kwargs)
 
@@ -291,3 +302,15 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
 
     async def budget_warning(self, event: dict[str, Any]) -> None:
         await self._forward(event)
+
+    # --- access revoked (accounts.socket_access.user_sockets_close) ------------------------------
+
+    def _session_key(self) -> str | None:
+        session = self.scope.get("session")
+        return getattr(session, "session_key", None)
+
+    async def session_revoked(self, event: dict[str, Any]) -> None:
+        """Logout (this session only), deactivation or a role change (every socket): close."""
+        target = event.get("session")
+        if target is None or target == session_tag(self._session_key()):
+            await self.close(code=CLOSE_ACCESS_REVOKED)

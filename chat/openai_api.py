@@ -79,6 +79,7 @@ connect_invalidation_signals()
 
 MAX_BODY_BYTES = 8 * 1024 * 1024
 MAX_STOP_SEQUENCES = 4
+MAX_TOKENS_LIMIT = 1_000_000
 
 # The contract's codes and their HTTP statuses on this API.
 STATUS_BY_CODE: dict[str, int] = {
@@ -409,8 +410,18 @@ def _parse_max_tokens(body: dict[str, Any], *, default: int) -> int:
         value = body.get(name)
         if value is None:
             continue
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ApiError("validation_error", f"`{name}` must be a positive integer.", param=name)
+        # The same bound as the chat frames' max_tokens (chat.serializers): a huge integer would
+        # otherwise overflow the reservation's Decimal arithmetic.
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int)
+            or not 1 <= value <= MAX_TOKENS_LIMIT
+        ):
+            raise ApiError(
+                "validation_error",
+                f"`{name}` must be an integer from 1 to {MAX_TOKENS_LIMIT}.",
+                param=name,
+            )
         return int(value)
     return default
 

@@ -82,6 +82,37 @@ def _clean_base_url(*, provider: str, base_url: str) -> str:
     return base_url.rstrip("/")
 
 
+def base_url_origin(*, provider: str, base_url: str) -> tuple[str, str, int | None]:
+    """(scheme, host, port) the key is sent to: the base URL's, or the provider's default."""
+    from chat.providers import DEFAULT_BASE_URLS
+
+    parts = urlsplit(base_url or DEFAULT_BASE_URLS.get(provider, ""))
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    default_port = {"http": 80, "https": 443}.get(parts.scheme)
+    return (parts.scheme.lower(), (parts.hostname or "").lower(), port or default_port)
+
+
+def provider_key_origin_change_check(
+    *, provider_key: ProviderKey, provider: str, base_url: str, new_key_given: bool
+) -> bool:
+    """Whether (provider, base_url) sends the key to another origin than today; raises when it
+    does and the key is not entered again. Otherwise an admin could point a stored key at their
+    own server, press Test and read the secret from the request (issue 13)."""
+    before = base_url_origin(provider=provider_key.provider, base_url=provider_key.base_url)
+    after = base_url_origin(provider=provider, base_url=base_url)
+    if before == after:
+        return False
+    stored: str = provider_key.api_key
+    if stored and not new_key_given:
+        raise _validation_error(
+            "api_key", "Enter the API key again to send it to a new base URL origin."
+        )
+    return True
+
+
 def _clean_api_key(*, provider: str, api_key: str) -> str:
     api_key = api_key.strip()
     if len(api_key) > API_KEY_MAX_LENGTH:
@@ -134,14 +165,26 @@ def provider_key_update(
     api_key: str = UNSET,
     base_url: str = UNSET,
 ) -> ProviderKey:
-    """Change label/base_url and, when `api_key` is given, rotate the key (sets `rotated_at`)."""
+    """Change label/base_url and, when `api_key` is given, rotate the key (sets `rotated_at`).
+
+    A base URL with another origin (scheme, host, port) needs the key in the same call, and is
+    recorded as its own audit event (`provider_key.origin_changed`)."""
     changed: list[str] = []
+    origin_from = provider_key.base_url
+    origin_changed = False
     if label is not UNSET and label.strip() != provider_key.label:
         provider_key.label = label.strip()
         changed.append("label")
     if base_url is not UNSET:
         cleaned = _clean_base_url(provider=provider_key.provider, base_url=base_url)
         if cleaned != provider_key.base_url:
+            origin_changed = provider_key_origin_change_check(
+                provider_key=provider_key,
+                provider=provider_key.provider,
+                base_url=cleaned,
+                # Any new value (blank too, for local servers) replaces the stored secret.
+                new_key_given=api_key is not UNSET,
+            )
             provider_key.base_url = cleaned
             changed.append("base_url")
     rotated = api_key is not UNSET
@@ -163,6 +206,14 @@ def provider_key_update(
             action="provider_key.updated",
             target=provider_key,
             data={name: getattr(provider_key, name) for name in changed},
+        )
+    if origin_changed:
+        audit_record(
+            org=provider_key.organization,
+            actor=actor,
+            action="provider_key.origin_changed",
+            target=provider_key,
+            data={"from": origin_from, "to": provider_key.base_url},
         )
     if rotated:
         audit_record(
@@ -226,10 +277,12 @@ def provider_key_test(*, provider_key: ProviderKey) -> ProviderKeyTestResult:
     try:
         names = async_to_sync(list_models)(config)
     except ProviderError as exc:
+        # Admins get the summary and a short, scrubbed excerpt of the upstream's answer.
+        message = f"{exc.message} {exc.detail}" if exc.detail else exc.message
         return {
             "ok": False,
             "models": [],
-            "error": {"code": exc.code, "message": _scrub(str(exc.message), config.api_key)},
+            "error": {"code": exc.code, "message": _scrub(message, config.api_key)},
         }
     except Exception as exc:  # an adapter bug must not become a 500 with a traceback
         logger.warning(

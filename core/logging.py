@@ -64,11 +64,12 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False, default=str)
 
 
-_SECRET_PATH = re.compile(r"(/invite/)[^/?#\s]+")
+# An invitation token in an SPA path (/invite/<token>) or in any `token=` query parameter.
+_SECRET_PATH = re.compile(r"(/invite/|[?&]token=)[^/?#&\s]+")
 
 
 class RedactSecretPaths(logging.Filter):
-    """Mask secrets that travel in URL paths (invitation tokens) in Django's request logs.
+    """Mask secrets that travel in URLs (invitation tokens) in Django's request logs.
 
     `django.request` logs the full path of every 4xx/5xx answer ("Not Found: /invite/<token>");
     an invitation token is a credential until it is used, so it never reaches a log line.

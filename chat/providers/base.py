@@ -6,7 +6,8 @@ iterate `stream_chat(config, request)`: `TextDelta`s as they arrive, at most one
 Failures raise `ProviderError` with one of the contract's provider codes. Closing the generator
 (`aclose()` or cancelling the task iterating it) closes the upstream HTTP connection.
 
-Everything HTTP goes through one pooled `aiohttp.ClientSession` per running event loop.
+Everything HTTP goes through one pooled `aiohttp.ClientSession` per running event loop. Redirects
+are never followed (a 3xx is an error): a redirect would carry the key's header to another origin.
 """
 
 from __future__ import annotations
@@ -119,8 +120,11 @@ ProviderEvent = TextDelta | UsageReport | Finish
 class ProviderError(Exception):
     """A provider failure, with one of the contract's provider codes.
 
-    `message` is human text and never contains the API key (upstream text is scrubbed before it
-    gets here). `partial` is True when the error was raised after output began.
+    `message` is a short summary of our own (provider name, HTTP status): it reaches members, in
+    `message.failed` frames and /v1 errors, so it never carries upstream text (an internal server's
+    error page, a port scan's answer). `detail` is a sanitised excerpt of what the upstream said,
+    for admins only (the key test). Neither contains the API key (upstream text is scrubbed before
+    it gets here). `partial` is True when the error was raised after output began.
     """
 
     def __init__(
@@ -132,10 +136,12 @@ class ProviderError(Exception):
         retry_after: float | None = None,
         partial: bool = False,
         retryable: bool = False,
+        detail: str = "",
     ) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
+        self.detail = detail
         self.status = status
         self.retry_after = retry_after
         self.partial = partial
@@ -183,7 +189,15 @@ def get_session() -> aiohttp.ClientSession:
     session = _sessions.get(loop)
     if session is None or session.closed:
         _forget_dead_sessions()
-        connector = aiohttp.TCPConnector(limit=512, limit_per_host=0, enable_cleanup_closed=True)
+        from chat.providers.destinations import GuardedResolver
+
+        connector = aiohttp.TCPConnector(
+            limit=512,
+            limit_per_host=0,
+            enable_cleanup_closed=True,
+            # Internal destinations are refused on the resolved address (SSRF); see destinations.
+            resolver=GuardedResolver(),
+        )
         session = aiohttp.ClientSession(
             connector=connector,
             timeout=aiohttp.ClientTimeout(total=None, sock_connect=CONNECT_TIMEOUT),

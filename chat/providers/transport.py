@@ -12,10 +12,13 @@ from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 import aiohttp
+from django.utils.translation import gettext as _
 from multidict import CIMultiDictProxy
+from yarl import URL
 
 from chat.providers import base
 from chat.providers.base import ProviderConfig, ProviderError
+from chat.providers.destinations import check_literal_host, is_not_allowed
 from chat.providers.sse import SSEEvent, SSEParser
 
 logger = logging.getLogger("chat.providers")
@@ -28,7 +31,9 @@ DISPLAY_NAMES: dict[str, str] = {
     "openai_compatible": "The OpenAI-compatible server",
 }
 _MAX_ERROR_BODY = 64 * 1024
-_MAX_SURFACED_MESSAGE = 500
+# The admin's excerpt of an upstream error body: enough to read a provider's error message,
+# too little to exfiltrate an internal page through the key test.
+_MAX_SURFACED_MESSAGE = 200
 
 # Upstream phrases meaning "the prompt does not fit the model's context window".
 _CONTEXT_PATTERNS = (
@@ -61,7 +66,8 @@ def scrub(text: str, api_key: str) -> str:
 
 
 def _short(text: str) -> str:
-    text = " ".join(text.split())
+    # Whitespace and control characters collapse to single spaces: one plain line.
+    text = " ".join("".join(c if c.isprintable() else " " for c in text).split())
     if len(text) > _MAX_SURFACED_MESSAGE:
         return text[: _MAX_SURFACED_MESSAGE - 1] + "…"
     return text
@@ -131,26 +137,28 @@ def classify_http_error(
         and status == 400
         and ("api_key_invalid" in lowered or "api key not valid" in lowered)
     ):
-        code, summary = "provider_auth", f"{name} refused the API key"
+        code, summary = "provider_auth", _("%(name)s refused the API key") % {"name": name}
     elif status == 429:
-        code, summary = "provider_rate_limited", f"{name} is rate limiting requests"
+        code = "provider_rate_limited"
+        summary = _("%(name)s is rate limiting requests") % {"name": name}
         retryable = not any(phrase in lowered for phrase in _NO_RETRY_429)
     elif status >= 500:
-        code, summary = "provider_unavailable", f"{name} is unavailable"
+        code, summary = "provider_unavailable", _("%(name)s is unavailable") % {"name": name}
         retryable = True
     elif any(pattern in lowered for pattern in _CONTEXT_PATTERNS):
-        code, summary = "context_length_exceeded", "The conversation is too long for this model"
+        code, summary = "context_length_exceeded", _("The conversation is too long for this model")
     else:
-        code, summary = "provider_error", f"{name} rejected the request"
+        code, summary = "provider_error", _("%(name)s rejected the request") % {"name": name}
     if should_retry == "false":
         retryable = False
-    detail = _short(scrub(message, config.api_key))
+    # The upstream's words go to `detail` (admins) only; members get the summary and the code.
     return ProviderError(
         code,
-        f"{summary} (HTTP {status}): {detail}" if detail else f"{summary} (HTTP {status}).",
+        f"{summary} (HTTP {status}).",
         status=status,
         retry_after=retry_after if code == "provider_rate_limited" else None,
         retryable=retryable,
+        detail=_short(scrub(message, config.api_key)),
     )
 
 
@@ -182,17 +190,19 @@ def midstream_error(
     message = _short(scrub(upstream_message({"error": error}), config.api_key))
     return ProviderError(
         code,
-        f"{name} reported an error during the stream: {message or error_type or 'unknown'}",
+        _("%(name)s reported an error during the stream.") % {"name": name},
         status=status,
         partial=partial,
         retryable=not partial and code == "provider_unavailable",
+        detail=message or _short(error_type),
     )
 
 
 def truncated_error(config: ProviderConfig, *, partial: bool) -> ProviderError:
     return ProviderError(
         "provider_unavailable",
-        f"The stream from {display_name(config)} ended before it was complete.",
+        _("The stream from %(name)s ended before it was complete.")
+        % {"name": display_name(config)},
         partial=partial,
     )
 
@@ -209,11 +219,34 @@ def retry_delay(exc: ProviderError, attempt: int) -> float | None:
 
 
 def _connection_error(config: ProviderConfig, exc: BaseException) -> ProviderError:
-    # Only the exception's class: its text can carry the URL, which may hold a key.
+    if is_not_allowed(exc):
+        return _destination_refused(config)
+    # Only the exception's class, and only for admins: its text can carry the URL (which may hold
+    # a key), and the kind of failure tells a member which internal ports are open.
     return ProviderError(
         "provider_unavailable",
-        f"Could not reach {display_name(config)} ({type(exc).__name__}).",
+        _("Could not reach %(name)s.") % {"name": display_name(config)},
         retryable=True,
+        detail=type(exc).__name__,
+    )
+
+
+def _destination_refused(config: ProviderConfig) -> ProviderError:
+    return ProviderError(
+        "provider_error",
+        _("The base URL of %(name)s points at an address that is not allowed.")
+        % {"name": display_name(config)},
+        detail="Private, loopback and link-local addresses need PROVIDER_ALLOWED_NETWORKS.",
+    )
+
+
+def _redirect_error(config: ProviderConfig, status: int) -> ProviderError:
+    return ProviderError(
+        "provider_error",
+        _("%(name)s answered with a redirect (HTTP %(status)s), which is not followed.")
+        % {"name": display_name(config), "status": status},
+        status=status,
+        detail="Check the key's base URL: it should be the API root itself.",
     )
 
 
@@ -243,6 +276,11 @@ async def request(
     """
     session = base.get_session()
     try:
+        # IP literals never reach the guarded resolver (aiohttp connects to them directly).
+        check_literal_host(URL(url).raw_host or "")
+    except OSError as exc:
+        raise _connection_error(config, exc) from None
+    try:
         async with asyncio.timeout(base.FIRST_BYTE_TIMEOUT):
             response = await session.request(
                 method,
@@ -251,19 +289,26 @@ async def request(
                 json=json_body,
                 params=params,
                 timeout=aiohttp.ClientTimeout(total=None, sock_connect=base.CONNECT_TIMEOUT),
+                # A redirect would carry the credential headers (x-api-key, x-goog-api-key,
+                # Authorization) wherever the Location points: never follow one.
+                allow_redirects=False,
             )
     except TimeoutError as exc:
         if isinstance(exc, aiohttp.ClientError):  # connect timeout: worth another attempt
             raise _connection_error(config, exc) from None
         raise ProviderError(
             "provider_unavailable",
-            f"{display_name(config)} did not answer within {base.FIRST_BYTE_TIMEOUT:g}s.",
+            _("%(name)s did not answer within %(seconds)gs.")
+            % {"name": display_name(config), "seconds": base.FIRST_BYTE_TIMEOUT},
         ) from None
     except aiohttp.ClientError as exc:
         raise _connection_error(config, exc) from None
     if response.status >= 400:
         body = await _read_error_body(response)
         raise classify_http_error(config, response.status, _headers(response.headers), body)
+    if response.status >= 300:
+        response.close()
+        raise _redirect_error(config, response.status)
     return response
 
 
@@ -283,12 +328,14 @@ async def iter_body(
         except TimeoutError:
             raise ProviderError(
                 "provider_unavailable",
-                f"{display_name(config)} stopped sending for {timeout:g}s.",
+                _("%(name)s stopped sending for %(seconds)gs.")
+                % {"name": display_name(config), "seconds": timeout},
             ) from None
         except aiohttp.ClientError as exc:
             raise ProviderError(
                 "provider_unavailable",
-                f"The connection to {display_name(config)} broke ({type(exc).__name__}).",
+                _("The connection to %(name)s broke.") % {"name": display_name(config)},
+                detail=type(exc).__name__,
             ) from None
         if not chunk:
             return
@@ -348,7 +395,9 @@ async def get_json(
                 return json.loads(body)
             except ValueError:
                 raise ProviderError(
-                    "provider_error", f"{display_name(config)} answered with something not JSON."
+                    "provider_error",
+                    _("%(name)s answered with something not JSON.")
+                    % {"name": display_name(config)},
                 ) from None
         except ProviderError as exc:
             delay = retry_delay(exc, attempt)

@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI's files, served locally (offline, under the CSP)
     "channels",
     "core",
     "accounts",
@@ -59,6 +60,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Outside WhiteNoise, so the SPA shell and every static file get the CSP and X-Frame-Options.
+    "core.middleware.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -127,7 +130,11 @@ AUTH_USER_MODEL = "accounts.User"
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    # At least 12 characters, and not one of the ~20,000 most common passwords (next line).
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 12},
+    },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
@@ -236,6 +243,16 @@ CSRF_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_HTTPONLY = False
 CSRF_FAILURE_VIEW = "core.views.csrf_failure"
 
+# --- Client addresses ---------------------------------------------------------------------------
+# Reverse proxies in front of Potluck that append the client's address to X-Forwarded-For: 0 (the
+# default) believes only the socket's peer; the bundled Caddy (docker/compose.yml) is 1.
+try:
+    TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+except ValueError as exc:
+    raise ImproperlyConfigured(f"TRUSTED_PROXY_COUNT must be an integer: {exc}") from exc
+if TRUSTED_PROXY_COUNT < 0:
+    raise ImproperlyConfigured("TRUSTED_PROXY_COUNT must be 0 or more.")
+
 # --- REST framework -----------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
@@ -247,8 +264,11 @@ REST_FRAMEWORK = {
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     "DEFAULT_THROTTLE_RATES": {
         "login": env.str("LOGIN_RATE", default="20/min"),
+        "login_account": env.str("LOGIN_ACCOUNT_RATE", default="30/hour"),
         "invitation": env.str("INVITATION_RATE", default="30/min"),
     },
+    # DRF's own throttles (invitations) read the client address the same way as ours.
+    "NUM_PROXIES": TRUSTED_PROXY_COUNT,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Potluck API",
@@ -257,7 +277,33 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     # `<id:…>` path parameters (core.ids.IdConverter): row ids.
     "PATH_CONVERTER_OVERRIDES": {"id": {"type": "integer", "minimum": 1, "maximum": 2**63 - 1}},
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
+
+# Sent with every response by core.middleware.SecurityHeadersMiddleware (with X-Frame-Options
+# DENY). style-src allows inline styles: KaTeX and Swagger UI set style attributes and a <style>
+# block. Scripts never run inline. img-src keeps to this origin, so model output cannot make the
+# browser fetch a URL (markdown images render as links anyway). connect-src 'self' covers the same
+# origin's ws:/wss: (CSP level 3). Set CONTENT_SECURITY_POLICY to replace it whole.
+CONTENT_SECURITY_POLICY: str = env.str(
+    "CONTENT_SECURITY_POLICY",
+    default="; ".join(
+        (
+            "default-src 'self'",
+            "script-src 'self'",
+            "style-src 'self' 'unsafe-inline'",
+            "img-src 'self' data: blob:",
+            "font-src 'self' data:",
+            "connect-src 'self'",
+            "object-src 'none'",
+            "base-uri 'self'",
+            "form-action 'self'",
+            "frame-ancestors 'none'",
+        )
+    ),
+)
 
 # --- Email --------------------------------------------------------------------------------------
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
@@ -272,6 +318,17 @@ CHAT_MESSAGES_PER_MINUTE = env.int("CHAT_MESSAGES_PER_MINUTE", default=30)
 INVITATION_TTL_HOURS = env.int("INVITATION_TTL_HOURS", default=72)
 # The address invitation links point at; by default the host the admin used.
 PUBLIC_URL = env.str("PUBLIC_URL", default="")
+
+# Internal destinations (loopback, private, link-local, CGNAT, ...) provider calls may reach:
+# host names, IP addresses or CIDR networks, comma-separated. Public addresses are always allowed.
+# Checked on the resolved address when connecting (chat/providers/destinations.py).
+PROVIDER_ALLOWED_NETWORKS: list[str] = env.list("PROVIDER_ALLOWED_NETWORKS", default=[])
+try:
+    from chat.providers.destinations import parse_allowed as _parse_allowed
+
+    _parse_allowed(PROVIDER_ALLOWED_NETWORKS)
+except ValueError as exc:
+    raise ImproperlyConfigured(f"PROVIDER_ALLOWED_NETWORKS: {exc}") from exc
 
 LOGGING = {
     "version": 1,

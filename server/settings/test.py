@@ -15,11 +15,22 @@ EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 if not REDIS_URL:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 ALLOWED_HOSTS = ["testserver", "127.0.0.1", "localhost"]
+# The fake upstream listens on 127.0.0.1; tests of the refusal override this.
+PROVIDER_ALLOWED_NETWORKS = ["127.0.0.0/8", "::1", "localhost"]
+# No collectstatic in tests: plain static URLs, as under `make run` (server/settings/local.py).
+STORAGES = {
+    **STORAGES,  # noqa: F405
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
 # Tests build the SPA only for the browser suite; the API tests need no built assets.
 WHITENOISE_AUTOREFRESH = True
 REST_FRAMEWORK = {
     **REST_FRAMEWORK,  # noqa: F405
-    "DEFAULT_THROTTLE_RATES": {"login": "1000/min", "invitation": "1000/min"},
+    "DEFAULT_THROTTLE_RATES": {
+        "login": "1000/min",
+        "login_account": "1000/min",
+        "invitation": "1000/min",
+    },
 }
 if REDIS_URL:
     import uuid

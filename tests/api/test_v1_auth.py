@@ -144,3 +144,19 @@ async def test_it_limits_calls_in_flight_per_token(
     fake_upstream.script(provider="openai", deltas=2)
     third = await v1_client.post("/v1/chat/completions", json=body, headers=auth(created.secret))
     assert third.status_code == 200
+
+
+async def test_it_bounds_max_tokens_as_the_socket_does(
+    v1_client: httpx.AsyncClient, bob: User
+) -> None:
+    # Issue 13, item 12: 10**30 answered 500 (decimal.InvalidOperation in the reservation).
+    await database_sync_to_async(make_model)(org=bob.membership.organization, model_id="m")
+    created = await database_sync_to_async(token_create)(user=bob, name="t")
+    for name in ("max_tokens", "max_completion_tokens"):
+        r = await v1_client.post(
+            "/v1/chat/completions",
+            headers=auth(created.secret),
+            json={"model": "m", "messages": [{"role": "user", "content": "hi"}], name: 10**30},
+        )
+        assert r.status_code == 400, r.text
+        assert r.json()["error"]["param"] == name

@@ -79,6 +79,7 @@ def session_headers(user: User, *, origin: str = "http://testserver") -> list[tu
     return [
         (b"cookie", f"sessionid={session_id}".encode()),
         (b"origin", origin.encode()),
+        (b"host", b"testserver"),  # a browser always sends it; the Origin must match it
     ]
 
 

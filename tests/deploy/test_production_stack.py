@@ -213,6 +213,8 @@ def _stack_env(port: int, database_url: str, redis_url: str, var_dir: Path) -> d
         "CSRF_TRUSTED_ORIGINS": f"https://localhost:{port}",
         "PUBLIC_URL": f"https://localhost:{port}",
         "USE_X_FORWARDED_PROTO": "true",
+        # The fake provider listens on loopback, an internal destination in production.
+        "PROVIDER_ALLOWED_NETWORKS": "127.0.0.0/8",
         "POTLUCK_VAR_DIR": str(var_dir),
         "STATIC_ROOT": str(var_dir / "static"),
         "SPA_DIST_DIR": str(var_dir / "spa"),

@@ -161,8 +161,8 @@ export const handlers = [
     return HttpResponse.json({ ...userOut(target), spent_usd: target.spent_usd });
   }),
 
-  http.get('*/api/invitations/lookup/', ({ request }) => {
-    const token = new URL(request.url).searchParams.get('token');
+  http.post('*/api/invitations/lookup/', async ({ request }) => {
+    const { token } = await readBody(request);
     const invitation = db.invitations.find(
       (candidate) => candidate.token === token && candidate.status === 'pending',
     );

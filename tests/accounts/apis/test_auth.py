@@ -75,12 +75,14 @@ def test_it_answers_401_to_anonymous_me(api_client: APIClient, db) -> None:
     assert r.json()["code"] == "not_authenticated"
 
 
-def test_it_throttles_repeated_login_attempts(alice, api_client: APIClient, monkeypatch) -> None:
+def test_it_throttles_repeated_login_attempts(alice, api_client: APIClient, settings) -> None:
     from django.core.cache import cache
-    from rest_framework.throttling import ScopedRateThrottle
 
     cache.clear()
-    monkeypatch.setattr(ScopedRateThrottle, "THROTTLE_RATES", {"login": "3/min"})
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {"login": "3/min", "login_account": "100/min"},
+    }
     _csrf(api_client)
     bad = {"email": "alice@acme.test", "password": "nope"}
     codes = [api_client.post("/api/auth/login/", bad, format="json").status_code for _ in range(4)]

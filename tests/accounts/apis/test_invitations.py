@@ -25,7 +25,7 @@ def test_it_invites_and_the_invitee_joins(alice, api_client) -> None:
     assert not Invitation.objects.filter(token_hash=invite["token"]).exists()
 
     guest = APIClient()
-    lookup = guest.get("/api/invitations/lookup/", {"token": invite["token"]})
+    lookup = guest.post("/api/invitations/lookup/", {"token": invite["token"]}, format="json")
     assert lookup.json()["org_name"] == "Acme"
     r = guest.post(
         "/api/invitations/accept/",
@@ -92,7 +92,8 @@ def test_it_refuses_an_unknown_token(db) -> None:
         format="json",
     )
     assert r.status_code == 404
-    assert APIClient().get("/api/invitations/lookup/", {"token": "made-up"}).status_code == 404
+    lookup = APIClient().post("/api/invitations/lookup/", {"token": "made-up"}, format="json")
+    assert lookup.status_code == 404
 
 
 def test_it_keeps_invitations_inside_their_org(alice, charlie, api_client) -> None:

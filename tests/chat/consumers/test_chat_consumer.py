@@ -253,7 +253,9 @@ async def test_it_hides_other_orgs_conversations(alice, charlie, model):
 
 async def test_it_closes_anonymous_and_foreign_origin_sockets(alice):
     comm = WebsocketCommunicator(
-        application, "/ws/chat/", headers=[(b"origin", b"http://testserver")]
+        application,
+        "/ws/chat/",
+        headers=[(b"origin", b"http://testserver"), (b"host", b"testserver")],
     )
     connected, code = await comm.connect()
     assert not connected

@@ -294,9 +294,11 @@ async def test_it_never_puts_the_key_in_errors_or_logs(fake_upstream, caplog) ->
         errors.append(outcome.error)
 
     assert errors[0].code == "provider_auth"
-    assert "Incorrect API key provided" in errors[0].message
+    # The upstream's words are the admin's excerpt (`detail`), never the member's message.
+    assert "Incorrect API key provided" in errors[0].detail
+    assert "Incorrect" not in errors[0].message
     for error in errors:
-        for text in (error.message, str(error), repr(error), repr(error.args)):
+        for text in (error.message, error.detail, str(error), repr(error), repr(error.args)):
             assert key not in text
     assert key not in caplog.text
     for record in caplog.records:

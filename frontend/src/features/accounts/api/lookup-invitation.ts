@@ -11,11 +11,9 @@ const invitationLookupSchema = z.object({
 });
 export type InvitationLookup = z.infer<typeof invitationLookupSchema>;
 
+// A POST body, not a query string: the token is a credential and URLs reach access logs.
 export const lookupInvitation = (token: string): Promise<InvitationLookup> =>
-  api.get(
-    `/api/invitations/lookup/?token=${encodeURIComponent(token)}`,
-    invitationLookupSchema,
-  );
+  api.post('/api/invitations/lookup/', { token }, invitationLookupSchema);
 
 export const getInvitationLookupQueryOptions = (token: string) =>
   queryOptions({

