@@ -92,7 +92,7 @@ async def _endings(ws: aiohttp.ClientWebSocketResponse, within: float) -> dict[A
         if remaining <= 0:
             break
         try:
-            message = await ws.receive(timeout=remaining)
+            message = await asyncio.wait_for(ws.receive(), remaining)
         except TimeoutError:
             break
         if message.type != aiohttp.WSMsgType.TEXT:
