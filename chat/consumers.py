@@ -76,17 +76,25 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
     async def connect(self) -> None:
         user = self.scope.get("user")
         if user is None or not user.is_authenticated:
-            await self.close(code=CLOSE_NOT_AUTHENTICATED)
+            await self._refuse_session()
             return
         try:
             await database_sync_to_async(_membership_load)(user=user)
         except (ApplicationError, APIException):
-            await self.close(code=CLOSE_NOT_AUTHENTICATED)
+            await self._refuse_session()
             return
         self.user_id = user.pk
         self.joined: set[str] = set()
         await self._join(group_name("user", user.pk))
         await self.accept()
+
+    async def _refuse_session(self) -> None:
+        """Accept, then close with 4401 (CONTRACT): a close before accept is an HTTP 403 at the
+        handshake, which a browser reports as a bare failure without the code, so the SPA could
+        not tell "log in again" from "the server is down". A bad Origin is still refused at the
+        handshake (AllowedHostsOriginValidator)."""
+        await self.accept()
+        await self.close(code=CLOSE_NOT_AUTHENTICATED)
 
     async def disconnect(self, code: int) -> None:
         # Leave the groups only: generations this socket started go on and are stored as usual.

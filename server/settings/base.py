@@ -145,6 +145,14 @@ if REDIS_URL and urlparse(REDIS_URL).scheme not in {"redis", "rediss", "unix"}:
     raise ImproperlyConfigured(f"REDIS_URL must be a redis:// or rediss:// URL, got {REDIS_URL!r}")
 
 CHANNEL_LAYER_PREFIX = env.str("CHANNEL_LAYER_PREFIX", default="potluck")
+# Embedded mode's layer (one web process, so memory reaches every socket). Sized for bursts:
+# Channels' defaults (100 messages per socket, 60 s) dropped frames of one member's 4 tabs with 20
+# answers streaming, and a message older than `expiry` evicts its socket from every group.
+# Frames that must arrive wait for room anyway (core.realtime); this keeps deltas flowing too.
+EMBEDDED_CHANNEL_LAYER: dict[str, Any] = {
+    "BACKEND": "core.channel_layer.InMemoryChannelLayer",
+    "CONFIG": {"capacity": 2000, "expiry": 600},
+}
 if REDIS_URL:
     # Pub/sub: one PUBLISH per group send, where the list-based RedisChannelLayer costs about
     # seven Redis round trips per frame (send and receive); at 200 streams that layer fell
@@ -165,8 +173,7 @@ if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
     CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, Any] = {}
 else:
-    # Embedded mode: one web process, so the in-memory layer reaches every socket.
-    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    CHANNEL_LAYERS = {"default": EMBEDDED_CHANNEL_LAYER}
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     # A broker on local disk: unlike memory://, it reaches a separate beat and worker process.
     _broker_dir = VAR_DIR / "celery-broker"

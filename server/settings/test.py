@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from server.env import VAR_DIR
 from server.settings.base import *  # noqa: F403
-from server.settings.base import REDIS_URL
+from server.settings.base import EMBEDDED_CHANNEL_LAYER, REDIS_URL
 
 SECRET_KEY = "test-secret-key-" + "x" * 40
 FIELD_ENCRYPTION_KEY = "test-field-encryption-key-" + "y" * 16
@@ -13,7 +13,7 @@ DEBUG = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 if not REDIS_URL:
-    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    CHANNEL_LAYERS = {"default": EMBEDDED_CHANNEL_LAYER}
 ALLOWED_HOSTS = ["testserver", "127.0.0.1", "localhost"]
 # The fake upstream listens on 127.0.0.1; tests of the refusal override this.
 PROVIDER_ALLOWED_NETWORKS = ["127.0.0.0/8", "::1", "localhost"]

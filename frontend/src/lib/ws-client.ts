@@ -2,12 +2,18 @@ import { useQueryClient } from '@tanstack/react-query';
 import type { QueryKey } from '@tanstack/react-query';
 import { useEffect, useRef, useSyncExternalStore } from 'react';
 
+import { getMeQueryOptions } from '@/lib/auth';
+
 /**
  * The app's one WebSocket (`/ws/chat/`), its reconnect with backoff, and the state the UI shows.
  *
  * Recovery is refetching (STYLE rule 8): frames missed while the socket was down are not
  * replayed; on every reopen the registered query keys are invalidated and the stored messages,
  * which are the truth, come back over REST.
+ *
+ * Close code 4401 means the session is gone (expired, logged out elsewhere, membership removed):
+ * retrying cannot help, so `useSocket` forgets the signed-in user and the route guard sends the
+ * browser to the login page.
  */
 export type SocketState = 'idle' | 'connecting' | 'live' | 'reconnecting' | 'closed';
 
@@ -32,8 +38,10 @@ type Config = {
 };
 
 const OPEN = 1;
+/** The server's close code for a socket without a valid session (CONTRACT). */
+export const CLOSE_NOT_AUTHENTICATED = 4401;
 /** Close codes after which retrying cannot help: the session is gone or the origin refused. */
-const FINAL_CLOSE_CODES = new Set([4401, 4403]);
+const FINAL_CLOSE_CODES = new Set([CLOSE_NOT_AUTHENTICATED, 4403]);
 const MAX_QUEUED = 50;
 
 function defaultUrl(): string {
@@ -59,6 +67,7 @@ export function backoffDelay(attempt: number, base: number, max: number, random:
 
 type FrameListener = (data: unknown) => void;
 type OpenListener = (reopened: boolean) => void;
+type CloseListener = (code: number) => void;
 
 export class WsClient {
   private config: Config = defaultConfig();
@@ -74,6 +83,7 @@ export class WsClient {
   private queue: string[] = [];
   private readonly frameListeners = new Set<FrameListener>();
   private readonly openListeners = new Set<OpenListener>();
+  private readonly finalCloseListeners = new Set<CloseListener>();
   private readonly stateListeners = new Set<() => void>();
 
   configure(overrides: Partial<Config>): void {
@@ -90,6 +100,7 @@ export class WsClient {
     this.queue = [];
     this.frameListeners.clear();
     this.openListeners.clear();
+    this.finalCloseListeners.clear();
     this.setState('idle');
   }
 
@@ -108,6 +119,12 @@ export class WsClient {
   onOpen(listener: OpenListener): () => void {
     this.openListeners.add(listener);
     return () => this.openListeners.delete(listener);
+  }
+
+  /** Called when the server closes with a code after which no retry is made (4401, 4403). */
+  onFinalClose(listener: CloseListener): () => void {
+    this.finalCloseListeners.add(listener);
+    return () => this.finalCloseListeners.delete(listener);
   }
 
   /** Hold the socket open while at least one screen needs it; returns the release function. */
@@ -183,6 +200,7 @@ export class WsClient {
       this.socket = undefined;
       if (FINAL_CLOSE_CODES.has(event.code)) {
         this.setState('closed');
+        for (const listener of this.finalCloseListeners) listener(event.code);
         return;
       }
       if (this.refs > 0) this.scheduleRetry();
@@ -232,7 +250,8 @@ export function useSocketState(): SocketState {
 
 /**
  * Keep the socket open while the calling screen is mounted, deliver inbound frames to
- * `onFrame`, and on every reopen invalidate `invalidateOnReopen` (STYLE rule 8).
+ * `onFrame`, and on every reopen invalidate `invalidateOnReopen` (STYLE rule 8). On 4401 the
+ * signed-in user is forgotten, so the route guard shows the login page.
  */
 export function useSocket(onFrame: (data: unknown) => void, invalidateOnReopen: QueryKey[]): void {
   const queryClient = useQueryClient();
@@ -249,12 +268,19 @@ export function useSocket(onFrame: (data: unknown) => void, invalidateOnReopen: 
       for (const queryKey of keys) void queryClient.invalidateQueries({ queryKey });
     });
     const offFrame = wsClient.onFrame((data) => handler.current(data));
+    const offClose = wsClient.onFinalClose((code) => {
+      if (code !== CLOSE_NOT_AUTHENTICATED) return;
+      // As after a logout: nothing of the old session stays cached.
+      queryClient.removeQueries({ predicate: (query) => query.queryKey[0] !== 'auth' });
+      queryClient.setQueryData(getMeQueryOptions().queryKey, null);
+    });
     const release = wsClient.acquire();
     const online = (): void => wsClient.retryNow();
     window.addEventListener('online', online);
     return () => {
       window.removeEventListener('online', online);
       offFrame();
+      offClose();
       offOpen();
       release();
     };

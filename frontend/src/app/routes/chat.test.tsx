@@ -1,9 +1,11 @@
 import { screen, waitFor, within } from '@testing-library/react';
 import { http, HttpResponse } from 'msw';
 
+import { silenceWatch } from '@/features/chat/hooks/use-chat-socket';
 import { FakeSocket, withFakeChatSocket } from '@/features/chat/testing/fake-socket';
 import type { Message } from '@/features/chat/types/chat';
 import { alice, bob, createModel, createProviderKey } from '@/testing/data-generators';
+import { db } from '@/testing/db';
 import { server } from '@/testing/server';
 import { renderRoute } from '@/testing/test-utils';
 
@@ -239,6 +241,44 @@ describe('chat route', () => {
     expect(await screen.findByText('Live')).toBeInTheDocument();
     await waitFor(() => expect(api.messageFetches()).toBe(2));
     expect(FakeSocket.latest().sent).toContainEqual({ type: 'conversation.subscribe', conversation_id: 1 });
+  });
+
+  it('goes to the login page when the server closes the socket with 4401', async () => {
+    serveConversation([message({ id: 1, parent_id: null, role: 'user', content: 'Hi' })]);
+    renderRoute('/chat/1', { as: setup() });
+    expect(await screen.findByText('Hi')).toBeInTheDocument();
+    FakeSocket.latest().open();
+
+    db.sessionUserId = null; // the session expired on the server
+    FakeSocket.latest().drop(4401);
+    expect(await screen.findByRole('button', { name: 'Log in' })).toBeInTheDocument();
+    expect(screen.queryByText('Hi')).not.toBeInTheDocument();
+    // No reconnect loop: the server said the session is gone.
+    expect(FakeSocket.instances).toHaveLength(1);
+  });
+
+  it('refetches a conversation whose generating answer stays silent', async () => {
+    const { silenceMs } = silenceWatch;
+    silenceWatch.silenceMs = 300;
+    try {
+      const messages = [
+        message({ id: 1, parent_id: null, role: 'user', content: 'Hi' }),
+        message({ id: 2, parent_id: 1, role: 'assistant', content: 'Hel', status: 'streaming' }),
+      ];
+      const api = serveConversation(messages);
+      renderRoute('/chat/1', { as: setup() });
+      expect(await screen.findByText('Hel')).toBeInTheDocument();
+      FakeSocket.latest().open();
+      // The answer ended on the server, but its message.completed never arrived.
+      messages[1] = { ...messages[1]!, content: 'Hello, stored', status: 'complete' };
+      expect(await screen.findByText('Hello, stored', {}, { timeout: 3000 })).toBeInTheDocument();
+      expect(api.messageFetches()).toBe(2);
+      // Nothing generates any more: no further refetches.
+      await new Promise((resolve) => setTimeout(resolve, 700));
+      expect(api.messageFetches()).toBe(2);
+    } finally {
+      silenceWatch.silenceMs = silenceMs;
+    }
   });
 
   it('starts a new conversation and moves to it when the server creates it', async () => {

@@ -1,6 +1,6 @@
 import { useQueryClient } from '@tanstack/react-query';
 import type { QueryClient } from '@tanstack/react-query';
-import { useCallback, useEffect } from 'react';
+import { useCallback, useEffect, useRef } from 'react';
 import { useNavigate } from 'react-router';
 
 import { normalizeFrame } from '@/features/chat/api/frames';
@@ -10,8 +10,11 @@ import { getMessagesQueryOptions } from '@/features/chat/api/get-messages';
 import { applyBudgetUpdate, MY_BUDGET_KEY } from '@/features/chat/api/get-my-budget';
 import { useChatStore } from '@/features/chat/stores/chat-store';
 import { useDeltaStore } from '@/features/chat/stores/delta-store';
+import { isGenerating } from '@/features/chat/types/chat';
 import type { Conversation, Message } from '@/features/chat/types/chat';
 import { parentKey, upsertMessage } from '@/features/chat/utils/branches';
+import { SILENCE_MS, silentConversations } from '@/features/chat/utils/silence';
+import type { GeneratingAnswer } from '@/features/chat/utils/silence';
 import { useSocket, useSocketState, wsClient } from '@/lib/ws-client';
 
 const LISTS_KEY = getConversationsQueryOptions().queryKey.slice(0, 2);
@@ -109,22 +112,85 @@ export function applyChatEvent(event: ChatEvent, ctx: ChatEventContext): void {
   }
 }
 
+/** The silence watch's timing; tests shorten it. */
+export const silenceWatch = { silenceMs: SILENCE_MS };
+
+/** The answer a frame is about, when it is one. */
+function answerOf(event: ChatEvent): number | undefined {
+  switch (event.type) {
+    case 'message.created':
+    case 'message.completed':
+    case 'message.failed':
+      return event.message.id;
+    case 'message.delta':
+      return event.message_id;
+    default:
+      return undefined;
+  }
+}
+
+/** Every answer the message caches show as still generating. */
+function generatingAnswers(queryClient: QueryClient): GeneratingAnswer[] {
+  const answers: GeneratingAnswer[] = [];
+  const cached = queryClient.getQueriesData<Message[]>({ queryKey: CONVERSATIONS_KEY });
+  for (const [queryKey, messages] of cached) {
+    if (queryKey.at(-1) !== 'messages' || !Array.isArray(messages)) continue;
+    for (const message of messages) if (isGenerating(message)) answers.push(message);
+  }
+  return answers;
+}
+
+/**
+ * Refetch a conversation whose generating answer went silent for `silenceWatch.silenceMs`: its
+ * ending may have been lost on the way. Returns the function that records a frame as heard.
+ */
+function useSilenceWatch(): (event: ChatEvent) => void {
+  const queryClient = useQueryClient();
+  const lastHeard = useRef(new Map<number, number>());
+  useEffect(() => {
+    const { silenceMs } = silenceWatch;
+    const timer = setInterval(
+      () => {
+        const silent = silentConversations(
+          generatingAnswers(queryClient),
+          lastHeard.current,
+          Date.now(),
+          silenceMs,
+        );
+        for (const conversationId of silent) {
+          void queryClient.invalidateQueries({
+            queryKey: getMessagesQueryOptions(conversationId).queryKey,
+          });
+        }
+      },
+      Math.max(50, silenceMs / 3),
+    );
+    return () => clearInterval(timer);
+  }, [queryClient]);
+  return useCallback((event: ChatEvent) => {
+    const id = answerOf(event);
+    if (id !== undefined) lastHeard.current.set(id, Date.now());
+  }, []);
+}
+
 /** Mount once on the chat screen: the socket, frame routing and the current subscription. */
 export function useChatSocket(currentConversationId: number | null) {
   const queryClient = useQueryClient();
   const navigate = useNavigate();
   const state = useSocketState();
+  const heard = useSilenceWatch();
   const onFrame = useCallback(
     (data: unknown) => {
       const event = normalizeFrame(data);
       if (!event) return;
+      heard(event);
       applyChatEvent(event, {
         queryClient,
         navigate: (to) => void navigate(to),
         currentConversationId,
       });
     },
-    [queryClient, navigate, currentConversationId],
+    [queryClient, navigate, currentConversationId, heard],
   );
   // On reopen every conversation query is refetched: missed frames are not replayed (rule 8).
   useSocket(onFrame, [CONVERSATIONS_KEY]);
