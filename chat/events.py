@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from typing import Literal, NotRequired, TypedDict
 
+from billing.notices import BudgetUpdatedEvent, BudgetWarningEvent
 from chat.serializers import ConversationPayload, MessagePayload
 from core import realtime
 from core.realtime import conversation_group, user_group
@@ -66,14 +67,6 @@ class MessageFailedEvent(TypedDict):
     message: MessagePayload
 
 
-class BudgetUpdatedEvent(TypedDict):
-    type: Literal["budget.updated"]
-    spent_usd: str
-    limit_usd: str | None
-    remaining_usd: str | None
-    period_end: str
-
-
 class ErrorEvent(TypedDict):
     type: Literal["error"]
     code: str
@@ -91,6 +84,7 @@ ChatEvent = (
     | MessageCompletedEvent
     | MessageFailedEvent
     | BudgetUpdatedEvent
+    | BudgetWarningEvent
     | ErrorEvent
 )
 
@@ -166,24 +160,6 @@ def message_completed_send(*, user_id: int, message: MessagePayload) -> None:
 
 def message_failed_send(*, user_id: int, message: MessagePayload) -> None:
     event: MessageFailedEvent = {"type": "message.failed", "message": message}
-    realtime.send_to_user(user_id, event)
-
-
-def budget_updated_send(
-    *,
-    user_id: int,
-    spent_usd: str,
-    limit_usd: str | None,
-    remaining_usd: str | None,
-    period_end: str,
-) -> None:
-    event: BudgetUpdatedEvent = {
-        "type": "budget.updated",
-        "spent_usd": spent_usd,
-        "limit_usd": limit_usd,
-        "remaining_usd": remaining_usd,
-        "period_end": period_end,
-    }
     realtime.send_to_user(user_id, event)
 
 
