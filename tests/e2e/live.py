@@ -21,6 +21,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse, urlunparse
 
+import aiohttp
+from yarl import URL
+
+from tests.fake_upstream.server import FakeUpstreamClient
+
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 
@@ -197,3 +202,38 @@ def live_app(
                 proc.kill()
         if drop is not None:
             _drop_postgres_database(*drop)
+
+
+async def sign_in_with_model(
+    session: aiohttp.ClientSession, url: str, fake_url: str, *, email: str, password: str
+) -> dict[str, str]:
+    """Log a user (an admin) in to a live app and enable model "m" (1 and 2 USD per Mtok) served
+    by the fake upstream at `fake_url`; the CSRF headers for further calls. The session's cookie
+    jar must accept cookies from 127.0.0.1 (`aiohttp.CookieJar(unsafe=True)`)."""
+    async with session.get(f"{url}/api/auth/csrf/") as response:
+        assert response.status == 204
+    csrf = session.cookie_jar.filter_cookies(URL(url))["csrftoken"].value
+    headers = {"X-CSRFToken": csrf}
+    login = {"email": email, "password": password}
+    async with session.post(f"{url}/api/auth/login/", json=login, headers=headers) as response:
+        assert response.status == 200, await response.text()
+    csrf = session.cookie_jar.filter_cookies(URL(url))["csrftoken"].value
+    headers = {"X-CSRFToken": csrf}
+    key = {
+        "provider": "openai_compatible",
+        "label": "Fake",
+        "api_key": "sk-fake-0000",
+        "base_url": FakeUpstreamClient(fake_url).base_url("openai_compatible"),
+    }
+    async with session.post(f"{url}/api/provider-keys/", json=key, headers=headers) as response:
+        assert response.status == 201, await response.text()
+        key_id = (await response.json())["id"]
+    model = {
+        "provider_key": key_id,
+        "name": "m",
+        "input_usd_per_mtok": "1",
+        "output_usd_per_mtok": "2",
+    }
+    async with session.post(f"{url}/api/models/", json=model, headers=headers) as response:
+        assert response.status == 201, await response.text()
+    return headers

@@ -15,9 +15,8 @@ from typing import Any
 
 import aiohttp
 import pytest
-from yarl import URL
 
-from tests.e2e.live import fake_upstream_process, live_app
+from tests.e2e.live import fake_upstream_process, live_app, sign_in_with_model
 from tests.fake_upstream.server import FakeUpstreamClient
 
 EMAIL = "owner@acme.test"
@@ -46,37 +45,6 @@ async def _handshakes(url: str) -> None:
 def test_it_closes_anonymous_sockets_with_4401_after_the_handshake(tmp_path: Path) -> None:
     with live_app(tmp_path, with_celery=False) as app:
         asyncio.run(_handshakes(app.url))
-
-
-async def _signed_in(session: aiohttp.ClientSession, url: str, fake_url: str) -> dict[str, str]:
-    """Log the owner in and enable a model served by the fake upstream; the CSRF headers."""
-    async with session.get(f"{url}/api/auth/csrf/") as response:
-        assert response.status == 204
-    csrf = session.cookie_jar.filter_cookies(URL(url))["csrftoken"].value
-    headers = {"X-CSRFToken": csrf}
-    login = {"email": EMAIL, "password": PASSWORD}
-    async with session.post(f"{url}/api/auth/login/", json=login, headers=headers) as response:
-        assert response.status == 200, await response.text()
-    csrf = session.cookie_jar.filter_cookies(URL(url))["csrftoken"].value
-    headers = {"X-CSRFToken": csrf}
-    key = {
-        "provider": "openai_compatible",
-        "label": "Fake",
-        "api_key": "sk-fake-0000",
-        "base_url": FakeUpstreamClient(fake_url).base_url("openai_compatible"),
-    }
-    async with session.post(f"{url}/api/provider-keys/", json=key, headers=headers) as response:
-        assert response.status == 201, await response.text()
-        key_id = (await response.json())["id"]
-    model = {
-        "provider_key": key_id,
-        "name": "m",
-        "input_usd_per_mtok": "1",
-        "output_usd_per_mtok": "2",
-    }
-    async with session.post(f"{url}/api/models/", json=model, headers=headers) as response:
-        assert response.status == 201, await response.text()
-    return headers
 
 
 async def _endings(ws: aiohttp.ClientWebSocketResponse, within: float) -> dict[Any, str]:
@@ -111,7 +79,7 @@ async def _burst(url: str, fake_url: str) -> list[dict[Any, str]]:
     ws_url = url.replace("http://", "ws://") + "/ws/chat/"
     # unsafe: accept cookies from an IP address host (127.0.0.1), as a browser does.
     async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as session:
-        await _signed_in(session, url, fake_url)
+        await sign_in_with_model(session, url, fake_url, email=EMAIL, password=PASSWORD)
         sockets = [await session.ws_connect(ws_url, origin=url) for _ in range(SOCKETS)]
         await asyncio.gather(
             *(
