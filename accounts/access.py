@@ -11,7 +11,7 @@ from typing import Any
 
 from rest_framework.exceptions import NotAuthenticated
 
-from accounts.models import ADMIN_ROLES, Membership, Organization
+from accounts.models import ADMIN_ROLES, Membership
 from core.exceptions import NotFoundError, PermissionDeniedError
 
 
@@ -26,10 +26,6 @@ def membership_get(*, user: Any) -> Membership:
     except Membership.DoesNotExist as exc:
         raise NotFoundError("You do not belong to an organisation.") from exc
     return membership
-
-
-def org_get_for_user(*, user: Any) -> Organization:
-    return membership_get(user=user).organization
 
 
 def membership_require_admin(*, user: Any) -> Membership:

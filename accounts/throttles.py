@@ -21,7 +21,7 @@ from rest_framework.throttling import SimpleRateThrottle
 
 def client_address(meta: Mapping[str, Any]) -> str:
     remote = str(meta.get("REMOTE_ADDR") or "")
-    proxies = int(getattr(settings, "TRUSTED_PROXY_COUNT", 0))
+    proxies = int(settings.TRUSTED_PROXY_COUNT)
     forwarded = str(meta.get("HTTP_X_FORWARDED_FOR") or "")
     if proxies <= 0 or not forwarded:
         return remote

@@ -132,21 +132,6 @@ def usage_for_user(*, user: User, organization: Organization, now: datetime) -> 
     )
 
 
-def spend_by_user(
-    *, organization: Organization, start: datetime, end: datetime
-) -> dict[int, Decimal]:
-    """Settled spend per user id in [start, end): one query, for member lists."""
-    rows = (
-        UsageRecord.objects.filter(
-            organization=organization, created_at__gte=start, created_at__lt=end
-        )
-        .order_by()
-        .values("user_id")
-        .annotate(cost_sum=Sum("cost_usd"))
-    )
-    return {row["user_id"]: _quantized(row["cost_sum"]) for row in rows}
-
-
 def usage_summary(
     *,
     organization: Organization,

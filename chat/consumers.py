@@ -67,7 +67,7 @@ def _membership_load(user: Any) -> None:
 
 
 def _max_concurrent() -> int:
-    return int(getattr(settings, "CHAT_MAX_CONCURRENT_GENERATIONS", 4))
+    return int(settings.CHAT_MAX_CONCURRENT_GENERATIONS)
 
 
 class ChatConsumer(AsyncJsonWebsocketConsumer):

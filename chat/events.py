@@ -4,8 +4,9 @@ Each `*_send()` chooses the audience (STYLE rule 5). Conversations are private t
 - conversation and message lifecycle frames (`conversation.created/updated`, `message.created`,
   `message.completed`, `message.failed`) and `budget.updated` go to `user.<id>`: every open tab of
   the owner learns about them, whatever conversation it shows;
-- the high-volume `message.delta` frames go only to `conversation.<id>`, which a socket joins by
-  sending to the conversation or with `conversation.subscribe`.
+- the high-volume `message.delta` frames go to the owner's `user.<id>` group too (every socket is
+  in it from connect on, so the first token never waits for a new subscription); without an owner
+  they go to `conversation.<id>`, which a socket joins with `conversation.subscribe`.
 The channel-layer message *is* the frame: its `type` maps to the consumer method that forwards it.
 Every frame goes out through `core.realtime`: lifecycle frames reliably (they wait for room in
 a busy socket's queue rather than drop), deltas lossy (the next delta or the ending repairs a

@@ -1,6 +1,6 @@
 """The generation engine: one transport-agnostic path from a prompt to a settled provider call.
 
-Every caller (the chat WebSocket, conversation titles, later the OpenAI-compatible /v1 API) goes
+Every caller (the chat WebSocket, conversation titles, the OpenAI-compatible /v1 API) goes
 through `run_generation`:
 
 1. admission through `billing.gate.admission_open` (price snapshot, reservation, budgets; a
@@ -12,7 +12,7 @@ through `run_generation`:
 
 A sink adapts the engine to a transport. `ChatReplySink` persists an assistant message (partial
 content about every second, final state through services) and sends batched `message.delta`
-frames; `generate_stream` exposes the same engine as an async iterator for HTTP streaming.
+frames; the /v1 gateway has a sink of its own (chat/openai_api.py).
 
 Chat replies run as asyncio tasks in the ASGI process, registered by assistant message id
 (`chat.registry`), never awaited by the socket: closing the socket does not stop them. The ORM is
@@ -27,7 +27,7 @@ import logging
 import sys
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
@@ -803,42 +803,6 @@ def start_title(
     task = asyncio.get_running_loop().create_task(_title_run(request))
     registry.add(key=f"title:{conversation_id}", task=task, user_id=user_id, kind="title")
     return task
-
-
-# --- the async-iterator form (HTTP streaming) ---------------------------------------------------
-
-
-@dataclass
-class _QueueSink(GenerationSink):
-    queue: asyncio.Queue[str | GenerationResult] = field(default_factory=asyncio.Queue)
-
-    async def on_text(self, text: str) -> None:
-        self.queue.put_nowait(text)
-
-    async def on_finished(self, result: GenerationResult) -> None:
-        self.queue.put_nowait(result)
-
-
-async def generate_stream(
-    request: GenerationRequest, *, kind: GenerationKind = "api"
-) -> AsyncIterator[str | GenerationResult]:
-    """The engine as an async iterator: text chunks, then the GenerationResult last.
-
-    If the caller stops iterating (an HTTP client went away), the generation is stopped and
-    settled before the iterator closes.
-    """
-    sink = _QueueSink()
-    task = start_generation(request, sink, kind=kind)
-    try:
-        while True:
-            item = await sink.queue.get()
-            yield item
-            if isinstance(item, GenerationResult):
-                return
-    finally:
-        if not task.done():
-            task.cancel()
-            await _shielded(asyncio.wait({task}))
 
 
 # --- shutdown -----------------------------------------------------------------------------------

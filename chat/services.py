@@ -525,7 +525,7 @@ def chat_rate_check(*, user_id: int) -> None:
     """Count one chat request against the user's per-minute limit (setting
     CHAT_MESSAGES_PER_MINUTE, default 30); `rate_limited` (429) past it. A fixed one-minute
     window in the cache, so it holds across processes when the cache is Redis."""
-    limit = int(getattr(settings, "CHAT_MESSAGES_PER_MINUTE", 30))
+    limit = int(settings.CHAT_MESSAGES_PER_MINUTE)
     window = int(time.time() // 60)
     key = f"chat-rate:{user_id}:{window}"
     backend = caches["default"]

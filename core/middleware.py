@@ -18,7 +18,7 @@ from django.http.response import HttpResponseBase
 
 
 def _apply(response: HttpResponseBase) -> HttpResponseBase:
-    policy: str = getattr(settings, "CONTENT_SECURITY_POLICY", "")
+    policy: str = settings.CONTENT_SECURITY_POLICY
     if policy and "Content-Security-Policy" not in response:
         response["Content-Security-Policy"] = policy
     if "X-Frame-Options" not in response:

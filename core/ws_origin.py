@@ -55,7 +55,7 @@ def origin_allowed(scope: dict[str, Any]) -> bool:
     origin = parse_origin(headers.get(b"origin", ""))
     if origin is None:
         return False
-    trusted = {parse_origin(o) for o in getattr(settings, "CSRF_TRUSTED_ORIGINS", [])}
+    trusted = {parse_origin(o) for o in settings.CSRF_TRUSTED_ORIGINS}
     if origin in trusted:
         return True
     scheme, host, port = origin

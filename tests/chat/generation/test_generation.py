@@ -177,25 +177,6 @@ async def test_it_settles_everything_at_shutdown(alice, model_for, fake_upstream
         assert len(await database_sync_to_async(_rows)(message.pk)) == 1
 
 
-async def test_it_streams_as_an_async_iterator(alice, model_for, fake_upstream):
-    await database_sync_to_async(model_for)("openai")
-    fake_upstream.script(provider="openai", deltas=3, text="a b c")
-    request = generation.GenerationRequest(
-        user_id=alice.pk,
-        model_id="m",
-        turns=[services.PromptTurn("user", "hi")],
-        system=None,
-        max_tokens=50,
-        source="api",
-    )
-    items = [item async for item in generation.generate_stream(request)]
-    result = items[-1]
-    assert isinstance(result, generation.GenerationResult)
-    assert "".join(i for i in items[:-1] if isinstance(i, str)) == "a b c"
-    assert result.record is not None
-    assert result.record.source == "api"
-
-
 @pytest.mark.parametrize("provider", PROVIDERS)
 async def test_it_cuts_off_a_provider_that_ignores_max_tokens(
     provider, alice, model_for, fake_upstream
