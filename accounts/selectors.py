@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import zoneinfo
 from datetime import datetime
 from decimal import Decimal
 
@@ -11,12 +10,13 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from accounts.models import AuditEvent, Invitation, Membership, Organization
+from core.dates import zone
 from core.exceptions import NotFoundError
 
 
 def month_start(*, org: Organization, now: datetime | None = None) -> datetime:
     """The start of the current calendar month in the org's time zone (default spend period)."""
-    local = (now or timezone.now()).astimezone(zoneinfo.ZoneInfo(org.time_zone))
+    local = (now or timezone.now()).astimezone(zone(org.time_zone))
     return local.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
 
 

@@ -26,6 +26,7 @@ from accounts.models import Organization
 from billing import budgets, selectors
 from billing.models import Budget, BudgetEnforcement, BudgetPeriod, BudgetScope, UsageRecord
 from billing.pricing import USD_QUANTUM
+from core.dates import iso_utc
 from core.ids import id_in_range
 from core.serializers import MoneyField, StrictSerializer
 
@@ -37,10 +38,6 @@ def usd(value: Decimal | None) -> str | None:
     if value is None:
         return None
     return format(value.quantize(USD_QUANTUM), "f")
-
-
-def iso_utc(value: datetime) -> str:
-    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def record_payload(record: UsageRecord) -> dict[str, Any]:

@@ -27,7 +27,7 @@ from django.utils import timezone
 from accounts.audit import audit_record
 from accounts.models import ADMIN_ROLES, Membership, Organization
 from billing import ledger, notices, policy
-from billing.ledger import DEFAULT_PERIOD, ORG_SCOPE_KEY, CounterKey, org_tz, user_scope_key
+from billing.ledger import DEFAULT_PERIOD, ORG_SCOPE_KEY, CounterKey, user_scope_key
 from billing.models import (
     Budget,
     BudgetCounter,
@@ -39,6 +39,7 @@ from billing.models import (
     UsageRecord,
 )
 from billing.periods import PeriodKind, period_bounds, period_key
+from core.dates import iso_utc, zone
 from core.exceptions import ApplicationError
 
 logger = logging.getLogger(__name__)
@@ -211,7 +212,7 @@ def budget_status(*, organization: Organization, user_id: int, now: datetime) ->
     spent, reserved, start, end = ledger.counter_read(
         organization_id=organization.pk,
         key=CounterKey(user_scope_key(user_id), kind, user_id=user_id),
-        tz=org_tz(organization.time_zone),
+        tz=zone(organization.time_zone),
         now=now,
     )
     counter = BudgetCounter(spent_nusd=spent, reserved_nusd=max(reserved, 0), period_end=end)
@@ -247,7 +248,7 @@ def budget_warnings_send(*, organization_id: int, user_id: int | None) -> int:
     organization = Organization.objects.filter(pk=organization_id).first()
     if organization is None:
         return 0
-    tz = org_tz(organization.time_zone)
+    tz = zone(organization.time_zone)
     now = timezone.now()
     scopes: list[tuple[int | None, Budget | None]]
     if user_id is not None:
@@ -296,7 +297,7 @@ def budget_warnings_send(*, organization_id: int, user_id: int | None) -> int:
             "percent": max(new),
             "spent_usd": notices.usd_str(policy.usd(counter.spent_nusd)),
             "limit_usd": notices.usd_str(budget.limit_usd),
-            "period_end": notices.iso_utc(counter.period_end),
+            "period_end": iso_utc(counter.period_end),
         }
         notices.warning_frames_send(recipients=recipients, event=event)
     if created:
@@ -428,7 +429,7 @@ def usage_rollup(*, days_back: int = 1) -> int:
     written = 0
     now = timezone.now()
     for organization in Organization.objects.all():
-        tz = org_tz(organization.time_zone)
+        tz = zone(organization.time_zone)
         today = now.astimezone(tz).date()
         for offset in range(days_back, -1, -1):
             written += _rollup_day(organization=organization, day=today - timedelta(days=offset))
@@ -436,7 +437,7 @@ def usage_rollup(*, days_back: int = 1) -> int:
 
 
 def _rollup_day(*, organization: Organization, day: date) -> int:
-    tz = org_tz(organization.time_zone)
+    tz = zone(organization.time_zone)
     start, end = period_bounds("daily", datetime(day.year, day.month, day.day, 12, tzinfo=tz), tz)
     rows = (
         UsageRecord.objects.filter(

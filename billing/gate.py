@@ -42,6 +42,7 @@ from billing.models import (
 )
 from billing.periods import PeriodKind
 from billing.pricing import TokenUsage, UnitPrices, cost_usd, worst_case_cost
+from core.dates import iso_utc, zone
 from core.exceptions import ApplicationError, NotFoundError, ServiceUnavailableError
 
 logger = logging.getLogger(__name__)
@@ -168,7 +169,7 @@ def admission_open(
             counters = ledger.counters_lock(
                 organization_id=organization_id,
                 keys=list(keys.values()),
-                tz=ledger.org_tz(budgets.time_zone),
+                tz=zone(budgets.time_zone),
                 now=now,
             )
             limits = _limits(budgets=budgets, token_cap=token_cap, counters=counters, keys=keys)
@@ -349,7 +350,7 @@ def _refusal_error(refusal: policy.Refusal, *, time_zone: str) -> ApplicationErr
     remaining = limit.remaining_nusd or 0
     ends = None
     if limit.period_end is not None and limit.period not in (None, "total"):
-        ends = limit.period_end.astimezone(ledger.org_tz(time_zone))
+        ends = limit.period_end.astimezone(zone(time_zone))
     resets = f" It resets on {ends:%-d %B %Y}." if ends is not None else ""
     whose = {"org": "The organisation's", "token": "This API token's", "user": "Your"}[limit.scope]
     what = "spending cap" if limit.scope == "token" else "budget"
@@ -379,7 +380,7 @@ def _refusal_error(refusal: policy.Refusal, *, time_zone: str) -> ApplicationErr
             "remaining_usd": _usd(remaining),
             "needed_usd": _usd(refusal.needed_nusd),
             "period": limit.period,
-            "period_end": None if ends is None else notices.iso_utc(ends),
+            "period_end": None if ends is None else iso_utc(ends),
         },
     )
 

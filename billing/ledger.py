@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q, Sum
 from django.utils import timezone
@@ -49,13 +48,6 @@ def user_scope_key(user_id: int) -> str:
 
 def token_scope_key(token_id: int) -> str:
     return f"token:{token_id}"
-
-
-def org_tz(time_zone: str) -> zoneinfo.ZoneInfo:
-    try:
-        return zoneinfo.ZoneInfo(time_zone)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        return zoneinfo.ZoneInfo(settings.DEFAULT_ORG_TIME_ZONE)
 
 
 # --- Which budgets apply -------------------------------------------------------------------------

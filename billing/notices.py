@@ -11,12 +11,13 @@ anything a settlement could not send.
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Literal, TypedDict
 
 from billing import policy
 from core import realtime
+from core.dates import iso_utc
 
 logger = logging.getLogger(__name__)
 
@@ -42,10 +43,6 @@ Frame = BudgetUpdatedEvent | BudgetWarningEvent
 
 def usd_str(value: Decimal) -> str:
     return format(value.quantize(Decimal("1e-9")), "f")
-
-
-def iso_utc(value: datetime) -> str:
-    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def budget_updated_event(limit: policy.Limit, *, period_end: datetime) -> BudgetUpdatedEvent:

@@ -8,13 +8,13 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Literal, TypedDict
 
-from django.conf import settings
 from django.db.models import Count, QuerySet, Sum
 from django.db.models.functions import Coalesce, TruncDate
 
 from accounts.models import Membership, Organization, User
 from billing.models import UsageRecord
 from billing.pricing import USD_QUANTUM
+from core.dates import zone
 from core.exceptions import NotFoundError
 
 ZERO = Decimal(0)
@@ -47,10 +47,7 @@ class UserUsage:
 
 
 def org_time_zone(*, organization: Organization) -> zoneinfo.ZoneInfo:
-    try:
-        return zoneinfo.ZoneInfo(organization.time_zone)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        return zoneinfo.ZoneInfo(settings.DEFAULT_ORG_TIME_ZONE)
+    return zone(organization.time_zone)
 
 
 def day_start(*, organization: Organization, day: date) -> datetime:

@@ -10,6 +10,7 @@ from typing import Any, Literal, NotRequired, TypedDict
 from rest_framework import serializers
 
 from chat.models import Conversation, Message
+from core.dates import iso_utc
 from core.serializers import StrictSerializer
 
 
@@ -56,19 +57,14 @@ def money_str(value: Decimal | None) -> str:
     return format(value if value is not None else Decimal(0), "f")
 
 
-def _iso(value: Any) -> str:
-    text: str = value.isoformat()
-    return text[:-6] + "Z" if text.endswith("+00:00") else text
-
-
 def conversation_payload(conversation: Conversation) -> ConversationPayload:
     return {
         "id": conversation.pk,
         "title": conversation.title,
         "model": conversation.model,
         "system_prompt": conversation.system_prompt,
-        "created_at": _iso(conversation.created_at),
-        "updated_at": _iso(conversation.updated_at),
+        "created_at": iso_utc(conversation.created_at),
+        "updated_at": iso_utc(conversation.updated_at),
         "archived": conversation.archived,
     }
 
@@ -98,7 +94,7 @@ def message_payload(message: Message) -> MessagePayload:
         "error": error,
         "usage": usage,
         "cost_usd": money_str(message.cost_usd),
-        "created_at": _iso(message.created_at),
+        "created_at": iso_utc(message.created_at),
     }
 
 
