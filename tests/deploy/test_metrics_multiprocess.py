@@ -8,16 +8,20 @@ then GET /metrics, served here with the same directory, shows their sum.
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from urllib.error import HTTPError
+from urllib.request import Request, urlopen
 
 import pytest
 from django.test import Client, override_settings
 
 from tests.deploy.support import ROOT
+from tests.e2e.live import live_app
 
 TOKEN = "scrape-token-0123456789"
 
@@ -126,3 +130,52 @@ def test_it_keeps_this_process_alone_without_the_directory(monkeypatch) -> None:
         text = scrape()
     assert 'potluck_provider_errors_total{code="provider_auth",provider="openai"} 1.0\n' in text
     metrics.reset()
+
+
+def _get(url: str, token: str | None = None) -> tuple[int, str]:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    try:
+        with urlopen(Request(url, headers=headers), timeout=10) as response:  # noqa: S310
+            return response.status, response.read().decode()
+    except HTTPError as exc:
+        return exc.code, ""
+
+
+def test_it_adds_up_two_daphne_processes(tmp_path) -> None:
+    """Two real Daphne processes (production settings, so the middleware counts) share the
+    folder; either one's /metrics shows both, and one that exits takes its live gauges along."""
+    spa = tmp_path / "spa"
+    spa.mkdir()
+    (spa / "index.html").write_text("<!doctype html><title>Potluck</title>")
+    metrics_dir = tmp_path / "prometheus"
+    metrics_dir.mkdir()
+    extra_env = {
+        "DJANGO_SETTINGS_MODULE": "server.settings.production",
+        "SECURE_SSL_REDIRECT": "false",
+        "STATIC_ROOT": str(tmp_path / "static"),
+        "SPA_DIST_DIR": str(spa),
+        "METRICS_TOKEN": TOKEN,
+        "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
+    }
+    with live_app(tmp_path, extra_env=extra_env, with_celery=False, web=2) as app:
+        first, second = app.urls
+        # Refused scrapes are requests too: 3 on one process, 4 on the other.
+        for url, times in ((first, 3), (second, 4)):
+            for _ in range(times):
+                assert _get(f"{url}/metrics")[0] == 401
+        refused = 'potluck_http_requests_total{method="GET",route="metrics",status="401"}'
+        for url in app.urls:
+            status, text = _get(f"{url}/metrics", TOKEN)
+            assert status == 200
+            assert f"{refused} 7.0\n" in text
+            assert 'potluck_active_generations{kind="chat"} 0.0\n' in text
+        pids = [proc.pid for proc in app.processes]
+        assert {p.name for p in metrics_dir.glob("gauge_livesum_*.db")} >= {
+            f"gauge_livesum_{pid}.db" for pid in pids
+        }
+        # SIGTERM the second: Daphne exits, its counts stay, its live gauge file goes.
+        app.processes[1].send_signal(signal.SIGTERM)
+        assert app.processes[1].wait(timeout=30) == 0
+        assert not (metrics_dir / f"gauge_livesum_{pids[1]}.db").exists()
+        status, text = _get(f"{first}/metrics", TOKEN)
+        assert f"{refused} 7.0\n" in text
