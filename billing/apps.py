@@ -6,3 +6,9 @@ from django.apps import AppConfig
 class BillingConfig(AppConfig):
     name = "billing"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from billing.metrics import ledger_collector
+        from core.metrics import register_scrape_collector
+
+        register_scrape_collector(ledger_collector)

@@ -390,7 +390,7 @@ async def _stream(
     except asyncio.CancelledError:
         progress.status = "stopped"
     except ProviderError as exc:
-        PROVIDER_ERRORS.inc(provider=str(config.provider), code=exc.code)
+        PROVIDER_ERRORS.labels(provider=str(config.provider), code=exc.code).inc()
         progress.status, progress.error_code, progress.error_message = (
             "failed",
             exc.code,
@@ -398,7 +398,7 @@ async def _stream(
         )
     except Exception:
         logger.exception("generation %s failed", admission.call_id)
-        PROVIDER_ERRORS.inc(provider=str(config.provider), code="provider_error")
+        PROVIDER_ERRORS.labels(provider=str(config.provider), code="provider_error").inc()
         progress.status, progress.error_code = "failed", "provider_error"
         progress.error_message = "The provider's answer could not be read."
 

@@ -11,6 +11,8 @@ import asyncio
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from core.metrics import ACTIVE_GENERATIONS
+
 GenerationKind = Literal["chat", "title", "api"]
 
 
@@ -42,8 +44,13 @@ class GenerationRegistry:
     ) -> None:
         entry = RegisteredGeneration(key, task, user_id, kind, message_id)
         self._entries[key] = entry
+        # The gauge moves here, where every generation passes, so each web process's count is
+        # current when any of them is scraped (multiprocess mode adds them up).
+        running = ACTIVE_GENERATIONS.labels(kind=kind)
+        running.inc()
 
         def _forget(_task: asyncio.Task[Any]) -> None:
+            running.dec()
             if self._entries.get(key) is entry:
                 del self._entries[key]
 

@@ -14,6 +14,27 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
+MULTIPROC_DIR_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
+
+
+def metrics_directory(env: dict[str, str]) -> Path:
+    """The folder the web processes share for prometheus_client's multiprocess mode, emptied.
+
+    Files left by a previous run would be added to this run's counts (core/metrics.py)."""
+    var_dir = Path(env.get("POTLUCK_VAR_DIR", ROOT / "var"))
+    directory = Path(env.get(MULTIPROC_DIR_VARIABLE) or var_dir / "prometheus")
+    directory.mkdir(parents=True, exist_ok=True)
+    for stale in directory.glob("*.db"):
+        stale.unlink()
+    return directory
+
+
+def forget_web_process(pid: int, directory: Path) -> None:
+    """A web process has exited: its live gauges (running generations) go from the scrape, even
+    if it died without running its own exit handlers."""
+    from prometheus_client.multiprocess import mark_process_dead
+
+    mark_process_dead(pid, str(directory))
 
 
 def main() -> int:
@@ -21,6 +42,10 @@ def main() -> int:
     host = os.environ.get("HOST", "127.0.0.1")
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     env.setdefault("DJANGO_SETTINGS_MODULE", "server.settings.local")
+    metrics_dir = metrics_directory(env)
+    # Only the web processes write metrics there; Celery's would never be scraped.
+    env.pop(MULTIPROC_DIR_VARIABLE, None)
+    envs = {"web": {**env, MULTIPROC_DIR_VARIABLE: str(metrics_dir)}}
     commands = {
         "web": [str(BIN / "daphne"), "-b", host, "-p", port, "server.asgi:application"],
         "worker": [
@@ -33,7 +58,10 @@ def main() -> int:
         ],
         "beat": [str(BIN / "celery"), "-A", "server", "beat", "--loglevel=INFO"],
     }
-    procs = {name: subprocess.Popen(cmd, cwd=ROOT, env=env) for name, cmd in commands.items()}
+    procs = {
+        name: subprocess.Popen(cmd, cwd=ROOT, env=envs.get(name, env))
+        for name, cmd in commands.items()
+    }
     print(f"Potluck is starting on http://{host}:{port}  (Ctrl-C stops web, worker and beat)")
 
     stopping = False
@@ -64,6 +92,8 @@ def main() -> int:
             proc.wait(timeout=max(0.1, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
             proc.kill()
+            proc.wait()
+    forget_web_process(procs["web"].pid, metrics_dir)
     return exit_code
 
 

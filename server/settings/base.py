@@ -325,6 +325,8 @@ CHAT_MESSAGES_PER_MINUTE = env.int("CHAT_MESSAGES_PER_MINUTE", default=30)
 INVITATION_TTL_HOURS = env.int("INVITATION_TTL_HOURS", default=72)
 # The address invitation links point at; by default the host the admin used.
 PUBLIC_URL = env.str("PUBLIC_URL", default="")
+# /metrics answers 404 until a token is set; the scraper sends `Authorization: Bearer <token>`.
+METRICS_TOKEN: str = env_secret("METRICS_TOKEN") or ""
 
 # Internal destinations (loopback, private, link-local, CGNAT, ...) provider calls may reach:
 # host names, IP addresses or CIDR networks, comma-separated. Public addresses are always allowed.

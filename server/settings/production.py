@@ -12,7 +12,7 @@ import os
 
 from django.core.exceptions import ImproperlyConfigured
 
-from server.env import env, env_secret
+from server.env import env
 from server.settings.base import *  # noqa: F403
 from server.settings.base import (
     DATABASES,
@@ -65,8 +65,7 @@ if not IS_SQLITE and "CONN_MAX_AGE" not in os.environ:
     DATABASES["default"]["CONN_MAX_AGE"] = 0
 
 # --- Metrics ------------------------------------------------------------------------------------
-# /metrics answers 404 until a token is set; the scraper sends `Authorization: Bearer <token>`.
-METRICS_TOKEN: str = env_secret("METRICS_TOKEN") or ""
+# Requests are counted (and access-logged as JSON) here only; METRICS_TOKEN is in base.py.
 MIDDLEWARE = ["core.metrics.MetricsMiddleware", *MIDDLEWARE]
 
 # --- Logging: one JSON object per line on stdout -------------------------------------------------

@@ -1,4 +1,7 @@
-"""GET /metrics and the request middleware, through Django's real URL routing and handlers."""
+"""GET /metrics and the request middleware, through Django's real URL routing and handlers.
+
+prometheus_client writes every value as a float (`3.0`) and sorts labels by name; Prometheus
+reads both forms the same way."""
 
 from __future__ import annotations
 
@@ -12,6 +15,7 @@ from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.test import AsyncClient, Client, override_settings
 
+from billing.metrics import ledger_collector
 from billing.models import UsageRecord
 from chat.registry import registry
 from core import metrics
@@ -23,8 +27,10 @@ WITH_MIDDLEWARE = ["core.metrics.MetricsMiddleware", *settings.MIDDLEWARE]
 @pytest.fixture(autouse=True)
 def _fresh_metrics():
     metrics.reset()
+    ledger_collector.reset()
     yield
     metrics.reset()
+    ledger_collector.reset()
 
 
 def scrape(client: Client, token: str = TOKEN) -> str:
@@ -84,8 +90,8 @@ def test_it_exposes_every_metric_family() -> None:
     ):
         assert f"# TYPE {family} {kind}\n" in text, family
         assert f"# HELP {family} " in text, family
-    assert 'potluck_active_generations{kind="chat"} 0' in text
-    assert "potluck_open_reservations 0\n" in text
+    assert 'potluck_active_generations{kind="chat"} 0.0\n' in text
+    assert "potluck_open_reservations 0.0\n" in text
 
 
 @override_settings(METRICS_TOKEN=TOKEN)
@@ -96,14 +102,14 @@ def test_it_sums_spend_by_org_exactly_and_caches_it(acme, globex, alice, bob, ch
     globex.name = 'Globex "West"'
     globex.save(update_fields=["name"])
     text = scrape(Client())
-    # Decimal text, no float rounding: 1.5 + 0.0001234 exactly.
-    assert f'potluck_spend_usd_total{{org_id="{acme.id}",org="Acme"}} 1.5001234\n' in text
-    assert f'potluck_spend_usd_total{{org_id="{globex.id}",org="Globex \\"West\\""}} 0.25\n' in text
+    # Summed as Decimal in the database: 1.5 + 0.0001234 exactly (float64 holds 15 digits).
+    assert f'potluck_spend_usd_total{{org="Acme",org_id="{acme.id}"}} 1.5001234\n' in text
+    assert f'potluck_spend_usd_total{{org="Globex \\"West\\"",org_id="{globex.id}"}} 0.25\n' in text
     # Within the cache window a new ledger row is not visible; after it, it is.
     record(globex, charlie, "0.75")
-    assert 'org="Globex \\"West\\""} 0.25\n' in scrape(Client())
-    metrics.reset()
-    assert 'org="Globex \\"West\\""} 1\n' in scrape(Client())
+    assert f'org="Globex \\"West\\"",org_id="{globex.id}"}} 0.25\n' in scrape(Client())
+    ledger_collector.reset()
+    assert f'org="Globex \\"West\\"",org_id="{globex.id}"}} 1.0\n' in scrape(Client())
 
 
 @pytest.mark.django_db
@@ -115,11 +121,11 @@ def test_it_counts_and_times_requests_by_route() -> None:
     assert client.get("/api/no-such-thing/").status_code == 404
     assert client.get("/api/auth/me/").status_code in {401, 403}
     text = scrape(client)
-    assert 'potluck_http_requests_total{method="GET",route="healthz",status="200"} 3\n' in text
-    assert 'potluck_http_requests_total{method="GET",route="unmatched",status="404"} 1\n' in text
-    assert 'potluck_http_request_duration_seconds_count{method="GET",route="healthz"} 3\n' in text
+    assert 'potluck_http_requests_total{method="GET",route="healthz",status="200"} 3.0\n' in text
+    assert 'potluck_http_requests_total{method="GET",route="unmatched",status="404"} 1.0\n' in text
+    assert 'potluck_http_request_duration_seconds_count{method="GET",route="healthz"} 3.0\n' in text
     assert (
-        'potluck_http_request_duration_seconds_bucket{method="GET",route="healthz",le="+Inf"} 3\n'
+        'potluck_http_request_duration_seconds_bucket{le="+Inf",method="GET",route="healthz"} 3.0\n'
         in text
     )
     # Routes are URL patterns: ids in paths cannot create new series.
@@ -142,7 +148,8 @@ async def test_it_runs_in_the_async_handler_without_a_thread_hop() -> None:
     assert not metrics.MetricsMiddleware.sync_capable
     r = await AsyncClient().get("/healthz")
     assert r.status_code == 200
-    assert metrics.HTTP_REQUESTS.value(method="GET", route="healthz", status="200") == 1
+    labels = {"method": "GET", "route": "healthz", "status": "200"}
+    assert metrics.REGISTRY.get_sample_value("potluck_http_requests_total", labels) == 1
 
 
 @pytest.mark.django_db(transaction=True)
@@ -153,29 +160,29 @@ async def test_it_reports_running_generations_from_the_registry() -> None:
     task = asyncio.create_task(release.wait())
     registry.add(key=f"deploy-test-{uuid.uuid4().hex}", task=task, user_id=1, kind="chat")
     text = await sync_to_async(metrics.render)()
-    assert 'potluck_active_generations{kind="chat"} 1\n' in text
+    assert 'potluck_active_generations{kind="chat"} 1.0\n' in text
     release.set()
     await task
     text = await sync_to_async(metrics.render)()
-    assert 'potluck_active_generations{kind="chat"} 0\n' in text
+    assert 'potluck_active_generations{kind="chat"} 0.0\n' in text
 
 
 @pytest.mark.django_db
 @override_settings(METRICS_TOKEN=TOKEN)
 def test_it_counts_provider_errors_by_provider_and_code() -> None:
-    metrics.PROVIDER_ERRORS.inc(provider="anthropic", code="provider_unavailable")
-    metrics.PROVIDER_ERRORS.inc(provider="anthropic", code="provider_unavailable")
-    metrics.PROVIDER_ERRORS.inc(provider="openai", code="provider_auth")
+    metrics.PROVIDER_ERRORS.labels(provider="anthropic", code="provider_unavailable").inc()
+    metrics.PROVIDER_ERRORS.labels(provider="anthropic", code="provider_unavailable").inc()
+    metrics.PROVIDER_ERRORS.labels(provider="openai", code="provider_auth").inc()
     text = scrape(Client())
     assert (
-        'potluck_provider_errors_total{provider="anthropic",code="provider_unavailable"} 2\n'
+        'potluck_provider_errors_total{code="provider_unavailable",provider="anthropic"} 2.0\n'
         in text
     )
-    assert 'potluck_provider_errors_total{provider="openai",code="provider_auth"} 1\n' in text
-    with pytest.raises(ValueError, match="takes labels"):
-        metrics.PROVIDER_ERRORS.inc(provider="openai")
-    with pytest.raises(ValueError, match="cannot go down"):
-        metrics.PROVIDER_ERRORS.inc(-1, provider="openai", code="x")
+    assert 'potluck_provider_errors_total{code="provider_auth",provider="openai"} 1.0\n' in text
+    with pytest.raises(ValueError, match="label names"):
+        metrics.PROVIDER_ERRORS.labels(provider="openai")
+    with pytest.raises(ValueError, match="non-negative"):
+        metrics.PROVIDER_ERRORS.labels(provider="openai", code="x").inc(-1)
 
 
 @pytest.mark.django_db

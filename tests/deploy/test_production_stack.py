@@ -377,9 +377,12 @@ def test_it_serves_chats_and_settles_usage_on_sigterm(stack: Stack, fake_upstrea
     )
     with urlopen(metrics, timeout=10) as response:  # noqa: S310
         text = response.read().decode()
-    assert 'potluck_http_requests_total{method="POST",route="api/setup/",status="201"} 1' in text
-    assert 'potluck_spend_usd_total{org_id="' in text
-    assert 'potluck_provider_errors_total{provider="openai",code="provider_auth"} 1\n' in text
+    setup = 'potluck_http_requests_total{method="POST",route="api/setup/",status="201"}'
+    assert f"{setup} 1.0\n" in text
+    assert 'potluck_spend_usd_total{org="' in text
+    assert 'potluck_provider_errors_total{code="provider_auth",provider="openai"} 1.0\n' in text
+    # docker/start/web put prometheus_client in multiprocess mode, under the var folder.
+    assert list((Path(stack.env["POTLUCK_VAR_DIR"]) / "prometheus").glob("counter_*.db"))
 
     # SIGTERM to Daphne while a long reply streams: it settles the generation before exiting.
     fake_upstream.script(provider="openai", kind="generated", deltas=400, delay=0.05)
