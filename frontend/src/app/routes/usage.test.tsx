@@ -37,6 +37,8 @@ describe('usage dashboard', () => {
     const days = screen.getByRole('figure', { name: 'By day' });
     expect(within(days).getAllByRole('listitem')).toHaveLength(31);
     expect(days).toHaveTextContent('2025-01-03: $1.25');
+    // Sizes are SVG attributes, never style attributes: a strict style-src CSP needs no exception.
+    expect(days.querySelector('[style]')).toBeNull();
 
     const ledger = screen.getByRole('table', { name: 'Ledger' });
     expect(within(ledger).getAllByRole('row')).toHaveLength(4);
