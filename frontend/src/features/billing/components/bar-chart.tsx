@@ -5,7 +5,7 @@ import { Bar as Rect } from '@visx/shape';
 import { useId } from 'react';
 import { useTranslation } from 'react-i18next';
 
-import { maxMoney, shareBasisPoints } from '@/features/billing/utils/decimal';
+import { maxMoney, shareBasisPoints } from '@/utils/decimal';
 import { formatUsd } from '@/utils/money';
 
 export type Bar = { key: string; label: string; value: string };
