@@ -12,7 +12,11 @@ export type Bar = { key: string; label: string; value: string };
 
 /** Until the first measurement (and in jsdom, which has no layout) the plot assumes this width. */
 const FALLBACK_WIDTH = 480;
-const COLUMNS_HEIGHT = 160;
+/** Columns above, the time axis's end labels below. */
+const PLOT_HEIGHT = 160;
+const COLUMNS_HEIGHT = PLOT_HEIGHT + 18;
+/** A short series stays bars, not blocks. */
+const COLUMN_MAX_WIDTH = 40;
 const ROW_HEIGHT = 28;
 const LABEL_MAX_WIDTH = 224;
 const VALUE_WIDTH = 88;
@@ -77,37 +81,75 @@ function Plot({ bars, columns, labelledBy }: { bars: Plotted[]; columns: boolean
   );
 }
 
+/**
+ * The viewBox lets CSS scale the drawing down (width 100 %, height auto) while a resize is still
+ * being measured, instead of cutting off the last bars and amounts.
+ */
+function svgProps(width: number, height: number, labelledBy: string) {
+  return {
+    className: 'bar-chart-svg',
+    role: 'list',
+    'aria-labelledby': labelledBy,
+    width,
+    height,
+    viewBox: `0 0 ${width} ${height}`,
+  };
+}
+
 function Columns({ bars, width, labelledBy }: { bars: Plotted[]; width: number; labelledBy: string }) {
-  const x = scaleBand({ domain: bars.map((bar) => bar.key), range: [0, width], paddingInner: 0.15 });
-  const y = scaleLinear({ domain: [0, 10_000], range: [0, COLUMNS_HEIGHT - 1] });
+  const x = scaleBand({ domain: bars.map((bar) => bar.key), range: [0, width], paddingInner: 0.1 });
+  const y = scaleLinear({ domain: [0, 10_000], range: [0, PLOT_HEIGHT] });
+  const barWidth = Math.max(1, Math.min(COLUMN_MAX_WIDTH, x.bandwidth()));
+  const left = (key: string) => (x(key) ?? 0) + (x.bandwidth() - barWidth) / 2;
   const first = bars[0];
   const last = bars[bars.length - 1];
   return (
-    <>
-      <svg className="bar-chart-svg" role="list" aria-labelledby={labelledBy} width={width} height={COLUMNS_HEIGHT}>
-        {bars.map((bar) => {
-          const height = Math.max(1, y(bar.share));
-          return (
-            <g key={bar.key} role="listitem">
-              <title>{bar.text}</title>
-              <Rect
-                className="bar-column"
-                x={x(bar.key) ?? 0}
-                y={COLUMNS_HEIGHT - 1 - height}
-                width={Math.max(1, x.bandwidth())}
-                height={height}
-                rx={Math.min(3, x.bandwidth() / 4)}
-              />
-            </g>
-          );
-        })}
-        <line className="bar-axis" x1={0} x2={width} y1={COLUMNS_HEIGHT - 0.5} y2={COLUMNS_HEIGHT - 0.5} />
-      </svg>
-      <div className="bar-column-axis" aria-hidden="true">
-        <span>{first?.label}</span>
-        <span>{last?.label}</span>
-      </div>
-    </>
+    <svg {...svgProps(width, COLUMNS_HEIGHT, labelledBy)}>
+      {bars.map((bar) => {
+        const height = Math.max(1, y(bar.share));
+        return (
+          <g key={bar.key} role="listitem">
+            <title>{bar.text}</title>
+            <Rect
+              className="bar-column"
+              x={left(bar.key)}
+              y={PLOT_HEIGHT - height}
+              width={barWidth}
+              height={height}
+              rx={Math.min(3, barWidth / 4)}
+            />
+          </g>
+        );
+      })}
+      <line className="bar-axis" x1={0} x2={width} y1={PLOT_HEIGHT + 0.5} y2={PLOT_HEIGHT + 0.5} />
+      {/* The time axis names its ends; every column's own date is in its title. */}
+      {first && last && first !== last ? (
+        <>
+          <text className="bar-axis-label" x={left(first.key)} y={COLUMNS_HEIGHT - 4} aria-hidden="true">
+            {first.label}
+          </text>
+          <text
+            className="bar-axis-label"
+            x={left(last.key) + barWidth}
+            y={COLUMNS_HEIGHT - 4}
+            textAnchor="end"
+            aria-hidden="true"
+          >
+            {last.label}
+          </text>
+        </>
+      ) : first ? (
+        <text
+          className="bar-axis-label"
+          x={left(first.key) + barWidth / 2}
+          y={COLUMNS_HEIGHT - 4}
+          textAnchor="middle"
+          aria-hidden="true"
+        >
+          {first.label}
+        </text>
+      ) : null}
+    </svg>
   );
 }
 
@@ -119,7 +161,7 @@ function Rows({ bars, width, labelledBy }: { bars: Plotted[]; width: number; lab
   const x = scaleLinear({ domain: [0, 10_000], range: [0, trackWidth] });
   const maxChars = Math.max(4, Math.floor(labelWidth / GLYPH_WIDTH));
   return (
-    <svg className="bar-chart-svg" role="list" aria-labelledby={labelledBy} width={width} height={height}>
+    <svg {...svgProps(width, height, labelledBy)}>
       {bars.map((bar) => {
         const top = y(bar.key) ?? 0;
         const middle = top + y.bandwidth() / 2;
