@@ -28,9 +28,9 @@ type Plotted = Bar & { share: number; text: string };
 /**
  * SVG bars drawn with visx. Heights come from each amount's exact share of the largest one in
  * basis points (BigInt math on the money strings), so the scale never sees a money float. Every
- * bar is a list item whose <title> says "label: $amount": a screen reader reads the same chart
- * as the eye, and a pointer gets the amount as a tooltip. Sizes are SVG attributes and colours
- * CSS classes, so a strict style-src CSP needs no exception.
+ * bar is a list item named "label: $amount" (its <title> says the same as a pointer's tooltip):
+ * a screen reader reads the same chart as the eye. Sizes are SVG attributes and colours CSS
+ * classes, so a strict style-src CSP needs no exception.
  */
 export function BarChart({
   title,
@@ -108,7 +108,7 @@ function Columns({ bars, width, labelledBy }: { bars: Plotted[]; width: number; 
       {bars.map((bar) => {
         const height = Math.max(1, y(bar.share));
         return (
-          <g key={bar.key} role="listitem">
+          <g key={bar.key} role="listitem" aria-label={bar.text}>
             <title>{bar.text}</title>
             <Rect
               className="bar-column"
@@ -166,7 +166,7 @@ function Rows({ bars, width, labelledBy }: { bars: Plotted[]; width: number; lab
         const top = y(bar.key) ?? 0;
         const middle = top + y.bandwidth() / 2;
         return (
-          <g key={bar.key} role="listitem">
+          <g key={bar.key} role="listitem" aria-label={bar.text}>
             <title>{bar.text}</title>
             <text className="bar-label" x={0} y={middle} dominantBaseline="central" aria-hidden="true">
               {bar.label.length > maxChars ? `${bar.label.slice(0, maxChars - 1)}…` : bar.label}
