@@ -8,6 +8,14 @@ import { server } from '@/testing/server';
 // findBy* queries wait this long for the UI to settle: generous, for a loaded 2-core CI machine.
 configure({ asyncUtilTimeout: 5_000 });
 
+// jsdom has no layout, so nothing ever resizes: charts keep their fallback width.
+class NoLayoutResizeObserver {
+  observe(): void {}
+  unobserve(): void {}
+  disconnect(): void {}
+}
+globalThis.ResizeObserver ??= NoLayoutResizeObserver;
+
 // Tests read English labels whatever the machine's locale.
 localStorage.setItem('potluck.lang', 'en');
 initI18n({ lng: 'en' });

@@ -36,7 +36,10 @@ describe('usage dashboard', () => {
     expect(within(models).getByRole('row', { name: /gpt-4o-mini/ })).toHaveTextContent('$0.500045');
     const days = screen.getByRole('figure', { name: 'By day' });
     expect(within(days).getAllByRole('listitem')).toHaveLength(31);
-    expect(days).toHaveTextContent('2025-01-03: $1.25');
+    // Each column is a list item named by its <title>, as a screen reader announces it.
+    expect(within(days).getByRole('listitem', { name: '2025-01-03: $1.25' })).toBeInTheDocument();
+    // Sizes are SVG attributes, never style attributes: a strict style-src CSP needs no exception.
+    expect(days.querySelector('[style]')).toBeNull();
 
     const ledger = screen.getByRole('table', { name: 'Ledger' });
     expect(within(ledger).getAllByRole('row')).toHaveLength(4);

@@ -11,8 +11,8 @@ import type { MyUsage } from '@/features/billing/api/get-my-usage';
 import { BarChart } from '@/features/billing/components/bar-chart';
 import { UsageMeter } from '@/features/billing/components/usage-meter';
 import { UsageTotalsTable } from '@/features/billing/components/usage-totals-table';
-import { absMoney, compareMoney, isNegativeMoney } from '@/features/billing/utils/decimal';
 import { errorMessage } from '@/lib/errors';
+import { absMoney, compareMoney, isNegativeMoney } from '@/utils/decimal';
 import { formatUsd } from '@/utils/money';
 
 const PERIOD_KINDS = ['daily', 'weekly', 'monthly', 'total'] as const;

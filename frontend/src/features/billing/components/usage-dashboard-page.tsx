@@ -15,8 +15,8 @@ import type { DateRange, SummaryRow } from '@/features/billing/api/get-usage-sum
 import { BarChart } from '@/features/billing/components/bar-chart';
 import { UsageTotalsTable } from '@/features/billing/components/usage-totals-table';
 import { daysBetween, exportCsvUrl, monthToDate, rangeProblem } from '@/features/billing/utils/date-range';
-import { sumMoney } from '@/features/billing/utils/decimal';
 import { errorMessage } from '@/lib/errors';
+import { sumMoney } from '@/utils/decimal';
 import { formatDateTime } from '@/utils/format';
 import { formatUsd } from '@/utils/money';
 

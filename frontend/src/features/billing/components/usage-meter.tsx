@@ -5,7 +5,7 @@ import {
   basisPointsToCss,
   basisPointsToPercent,
   shareBasisPoints,
-} from '@/features/billing/utils/decimal';
+} from '@/utils/decimal';
 import { formatDateTime } from '@/utils/format';
 import { formatUsd } from '@/utils/money';
 

@@ -2,8 +2,8 @@ import { http, HttpResponse } from 'msw';
 
 import type { Budget } from '@/features/billing/api/get-budget';
 import type { MyUsage } from '@/features/billing/api/get-my-usage';
-import { sumMoney } from '@/features/billing/utils/decimal';
 import { db } from '@/testing/db';
+import { isDecimalString, sumMoney } from '@/utils/decimal';
 
 /**
  * A fake of billing/apis.py for route tests: budgets with DRF-like validation, usage/me, the
@@ -89,7 +89,7 @@ function validateBudget(body: Record<string, unknown>): Record<string, string[]>
   if (typeof limit === 'number') fields.limit_usd = ['Send money as a decimal string, e.g. "0.15", not a JSON number.'];
   else if (limit !== null && typeof limit !== 'string') fields.limit_usd = ['This field is required.'];
   else if (typeof limit === 'string') {
-    if (!/^\d+(\.\d+)?$/.test(limit)) fields.limit_usd = ['A valid number is required.'];
+    if (!isDecimalString(limit)) fields.limit_usd = ['A valid number is required.'];
     else if ((limit.split('.')[0] ?? '').length > 11) {
       fields.limit_usd = ['Ensure that there are no more than 11 digits before the decimal point.'];
     }

@@ -1,4 +1,6 @@
 /** Parsing what an admin types into a budget editor; pure so it is table-tested. */
+import { isDecimalString, trimDecimal } from '@/utils/decimal';
+
 export type BudgetPeriod = 'daily' | 'weekly' | 'monthly' | 'total';
 export type BudgetEnforcement = 'hard' | 'soft';
 
@@ -9,7 +11,7 @@ export const ENFORCEMENTS: BudgetEnforcement[] = ['hard', 'soft'];
 export function parseLimit(text: string): { ok: true; value: string | null } | { ok: false } {
   const trimmed = text.trim().replace(/^\$/, '');
   if (trimmed === '') return { ok: true, value: null };
-  if (!/^\d+(\.\d{1,9})?$/.test(trimmed)) return { ok: false };
+  if (!isDecimalString(trimmed, { maxPlaces: 9 })) return { ok: false };
   return { ok: true, value: trimmed };
 }
 
@@ -36,6 +38,5 @@ export function formatWarnAt(values: ReadonlyArray<number>): string {
 /** The limit as the editor shows it: trailing zeros dropped ("10.000000000" → "10"). */
 export function limitText(value: string | null | undefined): string {
   if (value === null || value === undefined) return '';
-  if (!value.includes('.')) return value;
-  return value.replace(/0+$/, '').replace(/\.$/, '');
+  return trimDecimal(value);
 }

@@ -2,9 +2,9 @@ import { queryOptions, useQuery } from '@tanstack/react-query';
 import type { QueryClient } from '@tanstack/react-query';
 import { z } from 'zod';
 
-import { nusdToUsd, usdToNusd } from '@/features/chat/utils/worst-case-cost';
 import { api } from '@/lib/api-client';
 import { moneySchema } from '@/types/api';
+import { fromNanos, toNanos } from '@/utils/decimal';
 
 /**
  * GET /api/usage/me/ for the budget meter beside the model picker. features/billing has its own
@@ -40,12 +40,12 @@ export type BudgetUpdate = {
 /** The frame has no `reserved_usd`; with a limit it is what `remaining = limit - spent - reserved` implies. */
 function reservedFrom(update: BudgetUpdate, previous: string): string {
   if (update.limit_usd === null || update.remaining_usd === null) return previous;
-  const limit = usdToNusd(update.limit_usd);
-  const spent = usdToNusd(update.spent_usd);
-  const remaining = usdToNusd(update.remaining_usd);
+  const limit = toNanos(update.limit_usd);
+  const spent = toNanos(update.spent_usd);
+  const remaining = toNanos(update.remaining_usd);
   if (limit === undefined || spent === undefined || remaining === undefined) return previous;
   const reserved = limit - spent - remaining;
-  return nusdToUsd(reserved > 0n ? reserved : 0n);
+  return fromNanos(reserved > 0n ? reserved : 0n);
 }
 
 /**

@@ -2,7 +2,7 @@ import { useTranslation } from 'react-i18next';
 
 import type { MyBudget } from '@/features/chat/api/get-my-budget';
 import { useMyBudget } from '@/features/chat/api/get-my-budget';
-import { usdToNusd } from '@/features/chat/utils/worst-case-cost';
+import { absMoney, isNegativeMoney, toNanos } from '@/utils/decimal';
 import { formatUsd } from '@/utils/money';
 
 const PERIODS = new Set(['daily', 'weekly', 'monthly', 'total']);
@@ -10,15 +10,15 @@ const CENT = 10_000_000n; // nUSD
 
 /** Cents, unless less than a cent is left: then enough places to show it. */
 function shortUsd(value: string): string {
-  const nusd = usdToNusd(value);
+  const nusd = toNanos(value);
   const small = nusd !== undefined && nusd !== 0n && nusd < CENT && nusd > -CENT;
   return formatUsd(value, { maxDecimals: small ? 6 : 2 });
 }
 
 /** Share of the limit still left, in whole percent (0-100), from the decimal strings. */
 function percentLeft(remaining: string, limit: string): number {
-  const left = usdToNusd(remaining);
-  const whole = usdToNusd(limit);
+  const left = toNanos(remaining);
+  const whole = toNanos(limit);
   if (left === undefined || whole === undefined || whole <= 0n || left <= 0n) return 0;
   if (left >= whole) return 100;
   return Number((left * 100n) / whole);
@@ -35,12 +35,12 @@ export function BudgetMeterView({ budget }: { budget: MyBudget }) {
       </span>
     );
   }
-  const over = remaining.trim().startsWith('-') && usdToNusd(remaining) !== 0n;
+  const over = isNegativeMoney(remaining);
   const percent = percentLeft(remaining, limit);
   const low = over || percent < 10;
   const text = over
     ? t('chat.budget.over', {
-        over: shortUsd(remaining.trim().slice(1)),
+        over: shortUsd(absMoney(remaining)),
         limit: shortUsd(limit),
       })
     : t(`chat.budget.left.${kind}`, {

@@ -1,11 +1,11 @@
 import { useTranslation } from 'react-i18next';
 
 import type { NextMessageCost } from '@/features/chat/hooks/use-next-message-cost';
-import { nusdCeilToUsd } from '@/features/chat/utils/worst-case-cost';
+import { fromNanosCeil } from '@/utils/decimal';
 import { formatUsd } from '@/utils/money';
 
 /** Rounded UP to 6 places before display, so "Up to" is never below what the server reserves. */
-const upTo = (nusd: bigint): string => formatUsd(nusdCeilToUsd(nusd, 6), { maxDecimals: 6 });
+const upTo = (nusd: bigint): string => formatUsd(fromNanosCeil(nusd, 6), { maxDecimals: 6 });
 
 /** "Up to $0.0123 for this message", next to the Send button. */
 export function CostHint({ cost }: { cost: NextMessageCost | undefined }) {

@@ -9,6 +9,7 @@ import { MessageContent } from '@/features/chat/components/message-content';
 import { useStreamText } from '@/features/chat/stores/delta-store';
 import { isGenerating } from '@/features/chat/types/chat';
 import type { Message } from '@/features/chat/types/chat';
+import { toNanos } from '@/utils/decimal';
 import { formatUsd } from '@/utils/money';
 
 export type MessageActions = {
@@ -31,7 +32,8 @@ function MessageMeta({ message }: { message: Message }) {
       }),
     );
   }
-  if (message.usage || (message.cost_usd && Number(message.cost_usd) !== 0)) {
+  const cost = toNanos(message.cost_usd);
+  if (message.usage || (cost !== undefined && cost !== 0n)) {
     parts.push(`${t('chat.cost')} ${formatUsd(message.cost_usd, { minDecimals: 2, maxDecimals: 6 })}`);
   }
   if (message.status === 'stopped') parts.push(t('chat.status.stopped'));

@@ -8,11 +8,11 @@ import {
   branchPrompt,
   budgetOutcome,
   effectiveMaxTokens,
-  usdToNusd,
   withNextMessage,
   worstCaseCostNusd,
 } from '@/features/chat/utils/worst-case-cost';
 import type { BudgetOutcome, PromptTurnInput } from '@/features/chat/utils/worst-case-cost';
+import { toNanos } from '@/utils/decimal';
 
 export type NextMessageCost = {
   /** The gate's reservation for the draft, in nUSD. */
@@ -43,7 +43,7 @@ export function useNextMessageCost(
   const worstNusd = worstCaseCostNusd(prompt, maxTokens, model);
   if (worstNusd === undefined) return undefined;
   const remainingUsd = budget.data.remaining_usd;
-  const remainingNusd = remainingUsd === null ? null : (usdToNusd(remainingUsd) ?? null);
+  const remainingNusd = remainingUsd === null ? null : (toNanos(remainingUsd) ?? null);
   return {
     worstNusd,
     maxTokens,

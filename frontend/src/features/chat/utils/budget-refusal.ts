@@ -1,11 +1,13 @@
 import { z } from 'zod';
 
+import { isDecimalString } from '@/utils/decimal';
+
 /**
  * The detail of a `budget_exceeded` error (CONTRACT "Budget refusals"). Every field is optional
  * and a field of an unknown shape is dropped, not fatal: an older server sends no `reason`,
  * `remaining_usd` or `needed_usd`, a newer one may add reasons we do not know yet.
  */
-const money = z.string().regex(/^-?\d+(\.\d+)?$/);
+const money = z.string().refine((value) => isDecimalString(value, { signed: true }));
 const optional = <T extends z.ZodType>(schema: T) => schema.optional().catch(undefined);
 
 const refusalSchema = z.object({

@@ -3,16 +3,14 @@ import {
   budgetOutcome,
   effectiveMaxTokens,
   maxTokensThatFit,
-  nusdCeilToUsd,
-  nusdToUsd,
   promptTexts,
   promptTokensUpperBound,
   UNLIMITED_TOKENS,
-  usdToNusd,
   withNextMessage,
   worstCaseCostNusd,
 } from '@/features/chat/utils/worst-case-cost';
 import type { PriceStrings, PromptTurnInput } from '@/features/chat/utils/worst-case-cost';
+import { fromNanos, toNanos } from '@/utils/decimal';
 
 /**
  * Every expected value below was printed by the server's own functions (billing/pricing.py
@@ -70,7 +68,7 @@ describe('worstCaseCostNusd matches billing.pricing.worst_case_cost', () => {
     expect(promptTokensUpperBound(messages, system)).toBe(upper);
     const cost = worstCaseCostNusd(upper, maxTokens, model);
     expect(cost).toBeDefined();
-    expect(nusdToUsd(cost!)).toBe(expected);
+    expect(fromNanos(cost!)).toBe(expected);
   });
 
   it('has no answer for a model without prices', () => {
@@ -87,7 +85,7 @@ describe('maxTokensThatFit matches billing.pricing.max_tokens_that_fit', () => {
     ['5', 10, prices('1', '0'), UNLIMITED_TOKENS],
     ['0.002', 21, prices('0.15', '0.6', '0.075', '0.3'), 3322n],
   ])('%s USD left, %i prompt tokens', (remaining, upper, model, expected) => {
-    expect(maxTokensThatFit(usdToNusd(remaining)!, upper, model)).toBe(expected);
+    expect(maxTokensThatFit(toNanos(remaining)!, upper, model)).toBe(expected);
   });
 });
 
@@ -122,26 +120,6 @@ describe('promptTexts and branch bounds match chat.services._prompt_turns', () =
 });
 
 describe('budget helpers', () => {
-  it.each<[string, bigint]>([
-    ['1.5', 1_500_000_000n],
-    ['0.000000001', 1n],
-    ['0.0000000019', 1n],
-    ['-0.25', -250_000_000n],
-    ['-0.0000000001', -1n],
-    ['5', 5_000_000_000n],
-  ])('usdToNusd(%s) floors to the nano-dollar', (usd, nusd) => {
-    expect(usdToNusd(usd)).toBe(nusd);
-  });
-
-  it.each<[bigint, number, string]>([
-    [2_460_750n, 6, '0.002461000'],
-    [1n, 6, '0.000001000'],
-    [41_200_000n, 6, '0.041200000'],
-    [-1n, 9, '-0.000000001'],
-  ])('nusdCeilToUsd(%s, %i) = %s', (nusd, decimals, usd) => {
-    expect(nusdCeilToUsd(nusd, decimals)).toBe(usd);
-  });
-
   it.each<[number, number | null | undefined, number]>([
     [4096, null, 4096],
     [4096, 1024, 1024],
@@ -153,10 +131,10 @@ describe('budget helpers', () => {
   const model = prices('0.15', '0.6');
   it.each<[string, bigint | null, string]>([
     ['no limit', null, 'fits'],
-    ['plenty left', usdToNusd('1')!, 'fits'],
-    ['less than the worst case', usdToNusd('0.001')!, 'shortened'],
-    ['not even 64 tokens', usdToNusd('0.00004')!, 'refused'],
-    ['past a soft budget', usdToNusd('-0.5')!, 'refused'],
+    ['plenty left', toNanos('1')!, 'fits'],
+    ['less than the worst case', toNanos('0.001')!, 'shortened'],
+    ['not even 64 tokens', toNanos('0.00004')!, 'refused'],
+    ['past a soft budget', toNanos('-0.5')!, 'refused'],
   ])('the gate with %s', (_name, remaining, kind) => {
     // 21 prompt tokens and 4096 max: worst case $0.002460750 (see the first table).
     expect(budgetOutcome(remaining, 21, 4096, model).kind).toBe(kind);
@@ -164,7 +142,7 @@ describe('budget helpers', () => {
 
   it('lowers max_tokens to what fits, like the gate', () => {
     // max_tokens_that_fit(Decimal('0.001'), 21, 0.15/0.6) printed 1661.
-    expect(budgetOutcome(usdToNusd('0.001')!, 21, 4096, model)).toEqual({
+    expect(budgetOutcome(toNanos('0.001')!, 21, 4096, model)).toEqual({
       kind: 'shortened',
       maxTokens: 1661n,
     });

@@ -4,9 +4,12 @@
  * chat/services.py `_prompt_turns`; billing/gate.py for the max_tokens cap). Pure, table-tested
  * against values printed by the Python functions.
  *
- * Money never becomes a float: decimal strings are parsed into BigInt and every result is an
- * integer number of nano-dollars (1 USD = 1e9 nUSD, the server's 9-place quantum).
+ * Money never becomes a float: prices are parsed exactly by utils/decimal.ts and every result is
+ * an integer number of nano-dollars (1 USD = 1e9 nUSD, the server's 9-place quantum).
  */
+
+import type { Decimal } from '@/utils/decimal';
+import { divCeil, NANO, parseDecimal, pow10 } from '@/utils/decimal';
 
 /** Tokens the server adds per message (and for the system prompt) and once per request. */
 export const MESSAGE_OVERHEAD_TOKENS = 8;
@@ -15,54 +18,7 @@ export const REQUEST_OVERHEAD_TOKENS = 8;
 export const MIN_ANSWER_TOKENS = 64n;
 export const UNLIMITED_TOKENS = 2n ** 63n - 1n;
 
-const NANO = 1_000_000_000n;
 const MTOK = 1_000_000n;
-
-/** A non-negative or negative decimal as `digits / 10^scale`. */
-type Scaled = { digits: bigint; scale: number };
-
-const DECIMAL = /^([+-]?)(\d*)(?:\.(\d*))?$/;
-
-function parseScaled(value: string): Scaled | undefined {
-  const match = DECIMAL.exec(value.trim());
-  if (!match) return undefined;
-  const intPart = match[2] ?? '';
-  const frac = match[3] ?? '';
-  if (intPart === '' && frac === '') return undefined;
-  const digits = BigInt(`${intPart || '0'}${frac}`);
-  return { digits: match[1] === '-' ? -digits : digits, scale: frac.length };
-}
-
-const pow10 = (n: number): bigint => 10n ** BigInt(n);
-
-/** floor/ceil division of BigInts (BigInt `/` truncates toward zero). */
-function divFloor(a: bigint, b: bigint): bigint {
-  const q = a / b;
-  return (a % b !== 0n && (a < 0n) !== (b < 0n)) ? q - 1n : q;
-}
-function divCeil(a: bigint, b: bigint): bigint {
-  return -divFloor(-a, b);
-}
-
-/** "1.5" → 1_500_000_000n nUSD, rounded toward -∞ below the quantum (how the gate reads a budget). */
-export function usdToNusd(value: string): bigint | undefined {
-  const parsed = parseScaled(value);
-  if (!parsed) return undefined;
-  return divFloor(parsed.digits * NANO, pow10(parsed.scale));
-}
-
-/** 1_500_000_000n → "1.500000000" (9 places, like the server's money strings). */
-export function nusdToUsd(nusd: bigint): string {
-  const sign = nusd < 0n ? '-' : '';
-  const abs = nusd < 0n ? -nusd : nusd;
-  return `${sign}${abs / NANO}.${(abs % NANO).toString().padStart(9, '0')}`;
-}
-
-/** nUSD rounded up to a coarser number of decimals, as a decimal string ("Up to" never lies). */
-export function nusdCeilToUsd(nusd: bigint, decimals: number): string {
-  const step = pow10(9 - decimals);
-  return nusdToUsd(divCeil(nusd, step) * step);
-}
 
 /** Python `str.isspace` characters: what `str.strip()` removes (JS `trim` differs slightly). */
 const PY_SPACE =
@@ -114,22 +70,22 @@ export type PriceStrings = {
   cache_write_usd_per_mtok?: string | null;
 };
 
-type Prices = { maxInputSide: Scaled; output: Scaled };
+type Prices = { maxInputSide: Decimal; output: Decimal };
 
 function pricesOf(model: PriceStrings): Prices | undefined {
   if (!model.input_usd_per_mtok || !model.output_usd_per_mtok) return undefined;
-  const input = parseScaled(model.input_usd_per_mtok);
-  const output = parseScaled(model.output_usd_per_mtok);
+  const input = parseDecimal(model.input_usd_per_mtok);
+  const output = parseDecimal(model.output_usd_per_mtok);
   if (!input || !output || input.digits < 0n || output.digits < 0n) return undefined;
   let maxInputSide = input;
   for (const raw of [model.cached_input_usd_per_mtok, model.cache_write_usd_per_mtok]) {
-    const price = raw ? parseScaled(raw) : undefined;
+    const price = raw ? parseDecimal(raw) : undefined;
     if (price && compare(price, maxInputSide) > 0) maxInputSide = price;
   }
   return { maxInputSide, output };
 }
 
-function compare(a: Scaled, b: Scaled): number {
+function compare(a: Decimal, b: Decimal): number {
   const scale = Math.max(a.scale, b.scale);
   const x = a.digits * pow10(scale - a.scale);
   const y = b.digits * pow10(scale - b.scale);

@@ -12,7 +12,7 @@ import { useProviderKeys } from '@/features/providers/api/get-provider-keys';
 import { useLastKeyTest, useTestProviderKey } from '@/features/providers/api/test-provider-key';
 import { providerLabel } from '@/features/providers/presets';
 import { errorMessage, fieldErrors } from '@/lib/errors';
-import { isDecimalString } from '@/utils/money';
+import { isDecimalString } from '@/utils/decimal';
 
 type PriceField = 'input_usd_per_mtok' | 'output_usd_per_mtok' | 'cached_input_usd_per_mtok';
 const PRICE_FIELDS: ReadonlyArray<{ name: PriceField; labelKey: string }> = [

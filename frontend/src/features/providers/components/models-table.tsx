@@ -13,7 +13,8 @@ import type { Model } from '@/features/providers/api/get-models';
 import { useUpdateModel } from '@/features/providers/api/update-model';
 import { providerLabel } from '@/features/providers/presets';
 import { errorMessage, fieldErrors } from '@/lib/errors';
-import { formatPricePerMtok, isDecimalString } from '@/utils/money';
+import { isDecimalString } from '@/utils/decimal';
+import { formatPricePerMtok } from '@/utils/money';
 
 function EditPrices({ model, onClose }: { model: Model; onClose: () => void }) {
   const { t } = useTranslation();

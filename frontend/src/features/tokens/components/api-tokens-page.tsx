@@ -10,6 +10,7 @@ import { useRevokeToken } from '@/features/tokens/api/revoke-token';
 import { CreateTokenForm } from '@/features/tokens/components/create-token-form';
 import { useMe } from '@/lib/auth';
 import { errorMessage } from '@/lib/errors';
+import { formatUsd } from '@/utils/money';
 
 function when(value: string | null, fallback: string): string {
   return value ? new Date(value).toLocaleString() : fallback;
@@ -27,7 +28,7 @@ function TokenRow({ token, showOwner }: { token: ApiToken; showOwner: boolean })
       </td>
       <td>{when(token.last_used_at, t('common.never'))}</td>
       <td>{when(token.expires_at, t('common.never'))}</td>
-      <td>{token.max_budget_usd ? `$${token.max_budget_usd}` : t('common.none')}</td>
+      <td>{token.max_budget_usd ? formatUsd(token.max_budget_usd) : t('common.none')}</td>
       <td>{token.models.length > 0 ? token.models.join(', ') : t('tokens.allModels')}</td>
       <td>
         <ConfirmButton
