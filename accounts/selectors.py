@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
-from decimal import Decimal
 
-from django.db.models import DecimalField, OuterRef, QuerySet, Subquery, Sum, Value
-from django.db.models.functions import Coalesce
+from django.db.models import QuerySet
 from django.utils import timezone
 
+from accounts import extensions
 from accounts.models import AuditEvent, Invitation, Membership, Organization
 from core.dates import zone
 from core.exceptions import NotFoundError
@@ -21,28 +20,12 @@ def month_start(*, org: Organization, now: datetime | None = None) -> datetime:
 
 
 def member_list(*, org: Organization) -> QuerySet[Membership]:
-    """Members with `spent_usd`, their ledger spend this calendar month, in one query."""
-    from billing.models import UsageRecord
-
-    spend = (
-        UsageRecord.objects.filter(
-            organization=org, user=OuterRef("user_id"), created_at__gte=month_start(org=org)
-        )
-        .values("user")
-        .annotate(total=Sum("cost_usd"))
-        .values("total")
-    )
-    money: DecimalField[Decimal, Decimal] = DecimalField(max_digits=20, decimal_places=9)
-    return (
-        Membership.objects.filter(organization=org)
-        .select_related("user")
-        .annotate(
-            spent_usd=Coalesce(
-                Subquery(spend, output_field=money), Value(Decimal(0)), output_field=money
-            )
-        )
-        .order_by("user__email")
-    )
+    """The organisation's members with their user, and what the apps above add (billing:
+    `spent_usd`, their ledger spend this calendar month), in one query."""
+    members = Membership.objects.filter(organization=org).select_related("user")
+    for annotate in extensions.member_annotators:
+        members = annotate(org, members)
+    return members.order_by("user__email")
 
 
 def member_get(*, org: Organization, user_id: int) -> Membership:

@@ -15,6 +15,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from accounts import extensions
 from accounts.audit import audit_record
 from accounts.models import (
     ADMIN_ROLES,
@@ -100,13 +101,8 @@ def setup_complete(
 def org_update(*, org: Organization, actor: User, data: dict[str, Any]) -> Organization:
     if "time_zone" in data:
         _validate_time_zone(data["time_zone"])
-    if data.get("title_model"):
-        from chat.models import AIModel
-
-        if not AIModel.objects.filter(
-            organization=org, model_id=data["title_model"], enabled=True
-        ).exists():
-            raise ValidationError({"title_model": ["Not an enabled model of this organisation."]})
+    for validate in extensions.org_validators:
+        validate(org, data)
     changed = {}
     for field, raw in data.items():
         value = "" if raw is None and field == "title_model" else raw

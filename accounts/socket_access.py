@@ -20,6 +20,7 @@ from django.conf import settings
 from django.contrib.auth import SESSION_KEY
 
 from accounts.models import Membership
+from core import realtime
 from core.exceptions import ApplicationError
 
 logger = logging.getLogger(__name__)
@@ -61,8 +62,6 @@ def socket_member_check(*, user_id: int, session_key: str | None) -> None:
 def user_sockets_close(*, user_id: int, session_key: str | None = None) -> None:
     """Close the user's chat sockets: those of one session (logout), or all (deactivation,
     role change). Best effort: a socket that misses it fails its next money-costing frame."""
-    from chat.events import group_name
-
     layer = get_channel_layer()
     if layer is None:
         return
@@ -71,6 +70,6 @@ def user_sockets_close(*, user_id: int, session_key: str | None = None) -> None:
         "session": session_tag(session_key) if session_key else None,
     }
     try:
-        async_to_sync(layer.group_send)(group_name("user", user_id), dict(event))
+        async_to_sync(layer.group_send)(realtime.user_group(user_id), dict(event))
     except Exception:
         logger.warning("Could not close the sockets of user %s", user_id, exc_info=True)

@@ -12,3 +12,7 @@ class BillingConfig(AppConfig):
         from core.metrics import register_scrape_collector
 
         register_scrape_collector(ledger_collector)
+        from accounts import extensions
+        from billing.selectors import members_with_spend
+
+        extensions.member_annotators.append(members_with_spend)

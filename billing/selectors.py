@@ -8,7 +8,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Literal, TypedDict
 
-from django.db.models import Count, QuerySet, Sum
+from django.db.models import Count, DecimalField, OuterRef, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce, TruncDate
 
 from accounts.models import Membership, Organization, User
@@ -183,3 +183,24 @@ def usage_summary(
 def range_end_after(value: datetime) -> datetime:
     """The exclusive end for an inclusive datetime bound."""
     return value + timedelta(microseconds=1)
+
+
+def members_with_spend(org: Organization, members: QuerySet[Membership]) -> QuerySet[Membership]:
+    """`spent_usd` on each member: their ledger spend this calendar month (one subquery).
+    Registered as an `accounts.extensions.member_annotators` entry."""
+    from accounts.selectors import month_start
+
+    spend = (
+        UsageRecord.objects.filter(
+            organization=org, user=OuterRef("user_id"), created_at__gte=month_start(org=org)
+        )
+        .values("user")
+        .annotate(total=Sum("cost_usd"))
+        .values("total")
+    )
+    money: DecimalField[Decimal, Decimal] = DecimalField(max_digits=20, decimal_places=9)
+    return members.annotate(
+        spent_usd=Coalesce(
+            Subquery(spend, output_field=money), Value(Decimal(0)), output_field=money
+        )
+    )

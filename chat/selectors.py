@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
+from accounts.models import Organization
 from chat.models import Conversation, Message
 
 
@@ -58,3 +60,16 @@ def active_branch(*, conversation: Conversation) -> list[Message]:
     """The branch ending at the newest message: what the user sees in the conversation view."""
     latest = message_latest(conversation=conversation)
     return [] if latest is None else branch_path_to_root(message=latest)
+
+
+def title_model_validate(org: Organization, data: dict[str, Any]) -> None:
+    """An organisation's `title_model` must name one of its enabled models (or be null).
+    Registered as an `accounts.extensions.org_validators` entry."""
+    if not data.get("title_model"):
+        return
+    from chat.models import AIModel
+
+    if not AIModel.objects.filter(
+        organization=org, model_id=data["title_model"], enabled=True
+    ).exists():
+        raise ValidationError({"title_model": ["Not an enabled model of this organisation."]})
