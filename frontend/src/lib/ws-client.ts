@@ -2,7 +2,7 @@ import { useQueryClient } from '@tanstack/react-query';
 import type { QueryKey } from '@tanstack/react-query';
 import { useEffect, useRef, useSyncExternalStore } from 'react';
 
-import { getMeQueryOptions } from '@/lib/auth';
+import { getMe, getMeQueryOptions } from '@/lib/auth';
 
 /**
  * The app's one WebSocket (`/ws/chat/`), its reconnect with backoff, and the state the UI shows.
@@ -149,6 +149,13 @@ export class WsClient {
     };
   }
 
+  /** Open a new socket now (the browser's session changed): the old one is closed. */
+  restart(): void {
+    this.teardown();
+    if (this.refs > 0) this.connect();
+    else this.setState('idle');
+  }
+
   /** Send now when open; otherwise queue (bounded) until the next open. */
   send(frame: object): void {
     const data = JSON.stringify(frame);
@@ -270,9 +277,19 @@ export function useSocket(onFrame: (data: unknown) => void, invalidateOnReopen: 
     const offFrame = wsClient.onFrame((data) => handler.current(data));
     const offClose = wsClient.onFinalClose((code) => {
       if (code !== CLOSE_NOT_AUTHENTICATED) return;
-      // As after a logout: nothing of the old session stays cached.
-      queryClient.removeQueries({ predicate: (query) => query.queryKey[0] !== 'auth' });
-      queryClient.setQueryData(getMeQueryOptions().queryKey, null);
+      // The socket's session is gone. The browser may hold a newer one (a log out and back in
+      // while the old socket was still open): ask who we are, and reconnect if someone.
+      void getMe()
+        .catch(() => null)
+        .then((me) => {
+          if (me) {
+            wsClient.restart();
+            return;
+          }
+          // As after a logout: nothing of the old session stays cached.
+          queryClient.removeQueries({ predicate: (query) => query.queryKey[0] !== 'auth' });
+          queryClient.setQueryData(getMeQueryOptions().queryKey, null);
+        });
     });
     const release = wsClient.acquire();
     const online = (): void => wsClient.retryNow();

@@ -257,6 +257,20 @@ describe('chat route', () => {
     expect(FakeSocket.instances).toHaveLength(1);
   });
 
+  it('reconnects, signed in, when a 4401 comes from a socket of an earlier session', async () => {
+    serveConversation([message({ id: 1, parent_id: null, role: 'user', content: 'Hi' })]);
+    renderRoute('/chat/1', { as: setup() });
+    expect(await screen.findByText('Hi')).toBeInTheDocument();
+    FakeSocket.latest().open();
+
+    // Logged out and back in while this socket stayed open: the server closes it, but the
+    // browser's session is a live one.
+    FakeSocket.latest().drop(4401);
+    await waitFor(() => expect(FakeSocket.instances).toHaveLength(2));
+    expect(screen.getByText('Hi')).toBeInTheDocument();
+    expect(screen.queryByRole('button', { name: 'Log in' })).not.toBeInTheDocument();
+  });
+
   it('refetches a conversation whose generating answer stays silent', async () => {
     const { silenceMs } = silenceWatch;
     silenceWatch.silenceMs = 300;
