@@ -101,7 +101,7 @@ def org_update(*, org: Organization, actor: User, data: dict[str, Any]) -> Organ
     if "time_zone" in data:
         _validate_time_zone(data["time_zone"])
     if data.get("title_model"):
-        from chat.models import AIModel
+        from providers.models import AIModel
 
         if not AIModel.objects.filter(
             organization=org, model_id=data["title_model"], enabled=True

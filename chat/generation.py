@@ -5,7 +5,8 @@ through `run_generation`:
 
 1. admission through `billing.gate.admission_open` (price snapshot, reservation, budgets; a
    refusal ends the generation `failed` with the gate's code and no provider call);
-2. streaming from the provider adapter (`chat.providers.stream_chat`), text handed to a sink;
+2. streaming from the provider adapter (`providers.wire.dispatch.stream_chat`), text handed to a
+   sink;
 3. settlement through `billing.gate.admission_settle`, exactly once, in every ending, shielded
    from cancellation: complete, stopped (task cancelled: `generation.stop` or shutdown), provider
    error after output (charged) or before any output (not charged).
@@ -56,10 +57,14 @@ from billing.pricing import (
     prompt_tokens_upper_bound,
 )
 from chat import events, services
-from chat.models import AIModel
-from chat.provider_selectors import aimodel_get_for_use, provider_config_for
-from chat.provider_services import provider_key_mark_used
-from chat.providers import (
+from chat.registry import GenerationKind, registry
+from chat.services import MessageOutcome, PreparedReply, PromptTurn
+from core.exceptions import ApplicationError, outage_error
+from core.metrics import PROVIDER_ERRORS
+from providers.models import AIModel
+from providers.selectors import aimodel_get_for_use, provider_config_for
+from providers.services import provider_key_mark_used
+from providers.wire.base import (
     ChatMessage,
     ChatRequest,
     Finish,
@@ -67,12 +72,8 @@ from chat.providers import (
     ProviderError,
     TextDelta,
     UsageReport,
-    stream_chat,
 )
-from chat.registry import GenerationKind, registry
-from chat.services import MessageOutcome, PreparedReply, PromptTurn
-from core.exceptions import ApplicationError, outage_error
-from core.metrics import PROVIDER_ERRORS
+from providers.wire.dispatch import stream_chat
 
 logger = logging.getLogger(__name__)
 
