@@ -63,3 +63,15 @@ def test_it_requires_a_key_for_hosted_providers_on_create(acme) -> None:
     r = client.post("/admin/providers/providerkey/add/", {**form, "new_api_key": SECRET})
     assert r.status_code == 302
     assert ProviderKey.objects.get().api_key == SECRET
+
+
+def test_it_redirects_the_admin_links_from_before_the_move_out_of_chat(acme) -> None:
+    staff = User.objects.create_superuser("root@acme.test", "pw")
+    client = Client()
+    client.force_login(staff)
+    r = client.get("/admin/chat/providerkey/7/change/?_popup=1")
+    new_url = "/admin/providers/providerkey/7/change/?_popup=1"
+    assert (r.status_code, r["Location"]) == (301, new_url)
+    r = client.get("/admin/chat/aimodel/")
+    assert (r.status_code, r["Location"]) == (301, "/admin/providers/aimodel/")
+    assert client.get("/admin/providers/aimodel/").status_code == 200
