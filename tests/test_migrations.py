@@ -34,6 +34,7 @@ BEFORE: list[tuple[str, str | None]] = [
     ("providers", None),
     ("gateway", None),
 ]
+BEFORE_NODES = [(app, name) for app, name in BEFORE if name is not None]
 MOVED_TABLES = {"chat_providerkey", "chat_aimodel", "accounts_apitoken"}
 
 
@@ -85,7 +86,7 @@ def test_it_migrates_a_fresh_database(restore_schema):
 
 def test_it_keeps_data_written_before_the_move(alice, restore_schema):
     org_id, user_id = alice.membership.organization_id, alice.id
-    old = _migrate(BEFORE).loader.project_state([t for t in BEFORE if t[1]]).apps
+    old = _migrate(BEFORE).loader.project_state(BEFORE_NODES).apps
     tables = set(connection.introspection.table_names())
     assert tables >= MOVED_TABLES
     # The previous main's content type for ProviderKey, with a permission pointing at it.
