@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from accounts import apis, token_apis
+from accounts import apis
 
 urlpatterns = [
     path("auth/csrf/", apis.CsrfApi.as_view()),
@@ -18,6 +18,4 @@ urlpatterns = [
     path("invitations/accept/", apis.InvitationAcceptApi.as_view()),
     path("invitations/<id:invitation_id>/", apis.InvitationDetailApi.as_view()),
     path("audit/", apis.AuditEventListApi.as_view()),
-    path("tokens/", token_apis.TokenListApi.as_view()),
-    path("tokens/<id:token_id>/", token_apis.TokenDetailApi.as_view()),
 ]

@@ -195,7 +195,7 @@ def seed(*, users: int, base_url: str) -> None:
     from django.contrib.auth.hashers import make_password
 
     from accounts.models import Membership, Organization, Role, User
-    from chat.models import AIModel, ProviderKey
+    from providers.models import AIModel, ProviderKey
 
     org = Organization.objects.create(name="Bench")
     password = make_password(PASSWORD)

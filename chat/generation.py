@@ -5,14 +5,15 @@ through `run_generation`:
 
 1. admission through `billing.gate.admission_open` (price snapshot, reservation, budgets; a
    refusal ends the generation `failed` with the gate's code and no provider call);
-2. streaming from the provider adapter (`chat.providers.stream_chat`), text handed to a sink;
+2. streaming from the provider adapter (`providers.wire.dispatch.stream_chat`), text handed to a
+   sink;
 3. settlement through `billing.gate.admission_settle`, exactly once, in every ending, shielded
    from cancellation: complete, stopped (task cancelled: `generation.stop` or shutdown), provider
    error after output (charged) or before any output (not charged).
 
 A sink adapts the engine to a transport. `ChatReplySink` persists an assistant message (partial
 content about every second, final state through services) and sends batched `message.delta`
-frames; the /v1 gateway has a sink of its own (chat/openai_api.py).
+frames; the /v1 gateway has a sink of its own (gateway/openai_api.py).
 
 Chat replies run as asyncio tasks in the ASGI process, registered by assistant message id
 (`chat.registry`), never awaited by the socket: closing the socket does not stop them. The ORM is
@@ -56,10 +57,14 @@ from billing.pricing import (
     prompt_tokens_upper_bound,
 )
 from chat import events, services
-from chat.models import AIModel
-from chat.provider_selectors import aimodel_get_for_use, provider_config_for
-from chat.provider_services import provider_key_mark_used
-from chat.providers import (
+from chat.registry import GenerationKind, registry
+from chat.services import MessageOutcome, PreparedReply, PromptTurn
+from core.exceptions import ApplicationError, outage_error
+from core.metrics import PROVIDER_ERRORS
+from providers.models import AIModel
+from providers.selectors import aimodel_get_for_use, provider_config_for
+from providers.services import provider_key_mark_used
+from providers.wire.base import (
     ChatMessage,
     ChatRequest,
     Finish,
@@ -67,12 +72,8 @@ from chat.providers import (
     ProviderError,
     TextDelta,
     UsageReport,
-    stream_chat,
 )
-from chat.registry import GenerationKind, registry
-from chat.services import MessageOutcome, PreparedReply, PromptTurn
-from core.exceptions import ApplicationError, outage_error
-from core.metrics import PROVIDER_ERRORS
+from providers.wire.dispatch import stream_chat
 
 logger = logging.getLogger(__name__)
 

@@ -67,7 +67,7 @@ def title_model_validate(org: Organization, data: dict[str, Any]) -> None:
     Registered as an `accounts.extensions.org_validators` entry."""
     if not data.get("title_model"):
         return
-    from chat.models import AIModel
+    from providers.models import AIModel
 
     if not AIModel.objects.filter(
         organization=org, model_id=data["title_model"], enabled=True

@@ -23,11 +23,12 @@ from accounts.access import membership_get
 from accounts.models import Organization
 from chat import events
 from chat.access import conversation_get_for_update, conversation_get_for_user, message_get_for_user
-from chat.models import AIModel, Conversation, Message, MessageRole, MessageStatus
-from chat.provider_selectors import aimodel_get_for_use
+from chat.models import Conversation, Message, MessageRole, MessageStatus
 from chat.selectors import branch_path_to_root, message_latest
 from chat.serializers import conversation_payload, message_payload
 from core.exceptions import ApplicationError
+from providers.models import AIModel
+from providers.selectors import aimodel_get_for_use
 
 # Called inside a send's or regenerate's transaction, last, with the prepared reply and the model
 # it was validated against: the engine admits the call in the same transaction (one commit and no

@@ -2,9 +2,8 @@ from __future__ import annotations
 
 from django.urls import URLPattern, URLResolver
 
-from chat import conversation_urls, provider_urls
+from chat import conversation_urls
 
 urlpatterns: list[URLPattern | URLResolver] = [
-    *provider_urls.urlpatterns,
     *conversation_urls.urlpatterns,
 ]

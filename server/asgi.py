@@ -16,8 +16,8 @@ django_asgi_app = get_asgi_application()
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
-from chat.openai_api import application as openai_api_app  # noqa: E402
 from core.ws_origin import SameOriginValidator  # noqa: E402
+from gateway.openai_api import application as openai_api_app  # noqa: E402
 from server.routing import websocket_urlpatterns  # noqa: E402
 
 

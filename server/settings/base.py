@@ -52,10 +52,13 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",  # Swagger UI's files, served locally (offline, under the CSP)
     "channels",
+    # Bottom to top: an app imports only the apps listed above it (chat and gateway are peers).
     "core",
     "accounts",
-    "chat",
+    "providers",
     "billing",
+    "chat",
+    "gateway",
 ]
 
 MIDDLEWARE = [
@@ -330,10 +333,10 @@ METRICS_TOKEN: str = env_secret("METRICS_TOKEN") or ""
 
 # Internal destinations (loopback, private, link-local, CGNAT, ...) provider calls may reach:
 # host names, IP addresses or CIDR networks, comma-separated. Public addresses are always allowed.
-# Checked on the resolved address when connecting (chat/providers/destinations.py).
+# Checked on the resolved address when connecting (providers/wire/destinations.py).
 PROVIDER_ALLOWED_NETWORKS: list[str] = env.list("PROVIDER_ALLOWED_NETWORKS", default=[])
 try:
-    from chat.providers.destinations import parse_allowed as _parse_allowed
+    from providers.wire.destinations import parse_allowed as _parse_allowed
 
     _parse_allowed(PROVIDER_ALLOWED_NETWORKS)
 except ValueError as exc:

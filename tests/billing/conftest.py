@@ -9,7 +9,7 @@ import pytest
 
 from accounts.models import Organization, User
 from billing.gate import Admission, admission_open
-from chat.models import AIModel, ProviderKey
+from providers.models import AIModel, ProviderKey
 
 
 def make_model(

@@ -40,8 +40,8 @@ def _admit(args: argparse.Namespace) -> dict[str, Any]:
     from accounts.models import User
     from billing.gate import admission_settle
     from billing.pricing import TokenUsage
-    from chat.models import AIModel
     from core.exceptions import ApplicationError
+    from providers.models import AIModel
     from tests.billing.conftest import gate_open
 
     user_ids = [int(u) for u in args.users.split(",")]
@@ -112,8 +112,8 @@ def _warn(args: argparse.Namespace) -> dict[str, Any]:
 def _down(args: argparse.Namespace) -> dict[str, Any]:
     """The gate against a database that does not answer: unsaved rows, a dead DATABASE_URL."""
     from accounts.models import User
-    from chat.models import AIModel, ProviderKey
     from core.exceptions import ApplicationError
+    from providers.models import AIModel, ProviderKey
     from tests.billing.conftest import gate_open
 
     key = ProviderKey(pk=1, organization_id=1, provider="openai", label="k")

@@ -36,8 +36,8 @@ from billing.models import (
 )
 from billing.policy import usd as nusd_to_usd
 from billing.pricing import TokenUsage, UnitPrices, worst_case_cost
-from chat.models import AIModel
 from core.exceptions import ApplicationError
+from providers.models import AIModel
 from tests.billing.conftest import gate_open, make_model
 from tests.conftest import login
 

@@ -9,9 +9,10 @@ from typing import Any
 from django.test import Client
 
 from accounts.models import Organization, User
-from chat.models import AIModel, Conversation, Message, ProviderKey
-from chat.providers import close_session
+from chat.models import Conversation, Message
 from chat.registry import registry
+from providers.models import AIModel, ProviderKey
+from providers.wire.base import close_session
 from tests.factories import PASSWORD
 
 UPSTREAM_NAMES = {

@@ -42,7 +42,7 @@ def test_it_renders_the_django_admin_under_make_run(app: LiveApp) -> None:
         }
         r = client.post("/admin/login/", data=form, headers={"Referer": f"{app.url}/admin/"})
         assert r.status_code == 302, r.text[:500]
-        for path in ("/admin/", "/admin/chat/providerkey/", "/admin/accounts/user/add/"):
+        for path in ("/admin/", "/admin/providers/providerkey/", "/admin/accounts/user/add/"):
             assert client.get(path).status_code == 200, path
 
 

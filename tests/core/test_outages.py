@@ -27,10 +27,10 @@ import aiohttp
 import httpx2 as httpx
 import pytest
 
-from tests.api.conftest import PASSWORD, PRICES, refresh_csrf, session_client
 from tests.e2e.live import LiveApp, free_port, live_app
 from tests.fake_upstream.plugin import FakeUpstream
 from tests.fake_upstream.server import FakeUpstreamServer
+from tests.gateway.conftest import PASSWORD, PRICES, refresh_csrf, session_client
 
 MODEL = "gpt-4o-mini"
 IN_CI = os.environ.get("CI") == "true"

@@ -146,7 +146,7 @@ def test_it_copies_every_project_app_and_allows_it_in_the_context(stages) -> Non
     local_apps = {
         app for app in settings.INSTALLED_APPS if "." not in app and (ROOT / app).is_dir()
     }
-    assert local_apps >= {"core", "accounts", "chat", "billing"}
+    assert local_apps >= {"core", "accounts", "providers", "billing", "chat", "gateway"}
     copies = stages["runtime"].args("COPY")
     allowed = {
         line[1:].rstrip("/")

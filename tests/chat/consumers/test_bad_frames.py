@@ -13,7 +13,7 @@ request reached the fake upstream, and a valid `message.send` still streams to
 `message.completed` on the same socket, with undeclared fields (some naming other users' rows)
 beside its own: those are ignored.
 
-Like tests/api/test_bad_input.py, the test walks every case and reports every failure at once.
+Like tests/gateway/test_bad_input.py, the test walks every case and reports every failure at once.
 """
 
 from __future__ import annotations
@@ -238,10 +238,11 @@ def setup_chats(alice: User, bob: User, charlie: User, fake: FakeUpstream) -> di
 
 
 def snapshot() -> dict[str, list[dict[str, Any]]]:
-    """Every row of the chat and billing tables (the test database holds only this test's)."""
+    """Every row of the providers, chat and billing tables."""
+    # The test database holds only this test's rows.
     return {
         model._meta.label: list(model._default_manager.order_by("pk").values())
-        for app in ("chat", "billing")
+        for app in ("providers", "chat", "billing")
         for model in apps.get_app_config(app).get_models()
     }
 

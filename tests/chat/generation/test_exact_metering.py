@@ -32,7 +32,8 @@ from billing.models import UsageRecord
 from billing.pricing import TokenUsage, cost_usd, prompt_tokens_upper_bound, worst_case_cost
 from chat import generation, services
 from chat.generation import model_price
-from chat.models import AIModel, Message
+from chat.models import Message
+from providers.models import AIModel
 from tests.chat.support import make_model
 from tests.fake_upstream import LANGUAGES, language_tokens
 

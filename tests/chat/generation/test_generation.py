@@ -12,7 +12,8 @@ from django.db import connections
 
 from billing.models import Reservation, UsageRecord
 from chat import generation, services
-from chat.models import AIModel, Message
+from chat.models import Message
+from providers.models import AIModel
 from tests.chat.support import make_model
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]

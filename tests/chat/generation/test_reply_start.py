@@ -14,8 +14,9 @@ from accounts.models import User
 from billing.budgets import budget_set
 from billing.models import Reservation
 from chat import generation
-from chat.models import AIModel, Message, MessageStatus
+from chat.models import Message, MessageStatus
 from core.exceptions import ApplicationError
+from providers.models import AIModel
 from tests.chat.support import make_model
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -116,7 +117,7 @@ def test_it_marks_the_key_used_at_most_once_a_minute(alice: Any, model: Any) -> 
 
     from django.utils import timezone
 
-    from chat.models import ProviderKey
+    from providers.models import ProviderKey
 
     _send(alice)
     marked = ProviderKey.objects.get(pk=model.provider_key_id).last_used_at
