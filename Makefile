@@ -37,6 +37,7 @@ migrate: $(VENV)/.installed
 lint: $(VENV)/.installed frontend/node_modules/.installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
 	cd frontend && npm run lint
 
 types: $(VENV)/.installed frontend/node_modules/.installed
