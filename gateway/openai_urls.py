@@ -1,74 +1,27 @@
-"""`/v1/` through Django, for servers that do not use `server.asgi.http_app`'s lean dispatch.
+"""`/v1/` inside Django's URLs: a clear error, never the SPA.
 
-`server/asgi.py` answers `/v1/` before Django ever sees it; this route is the fallback (and keeps
-the SPA's catch-all route away from `/v1/`). It replays the request into the same ASGI app.
+`server/asgi.py` answers `/v1/` with the gateway's ASGI app before Django sees the request
+(Daphne and `manage.py runserver` both serve `server.asgi`). This route only keeps Django's
+catch-all SPA route away from `/v1/` for a server that bypassed that dispatch: it answers 404 in
+OpenAI's error envelope instead of replaying the request into ASGI.
 """
 
 from __future__ import annotations
 
-import asyncio
-from typing import Any
-
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import HttpRequest, JsonResponse
 from django.urls import re_path
 from django.views.decorators.csrf import csrf_exempt
 
-from gateway.openai_api import application
-
 
 @csrf_exempt
-async def openai_bridge(
-    request: HttpRequest, rest: str = ""
-) -> HttpResponse | StreamingHttpResponse:
-    scope: dict[str, Any] = {
-        "type": "http",
-        "method": request.method or "GET",
-        "path": "/" + request.path.lstrip("/"),
-        "headers": [
-            (k.lower().replace("_", "-").encode("latin-1"), str(v).encode("latin-1"))
-            for k, v in request.headers.items()
-        ],
+def not_served_here(request: HttpRequest, rest: str = "") -> JsonResponse:
+    error = {
+        "message": "The /v1 API is served by Potluck's ASGI application (server.asgi).",
+        "type": "not_found",
+        "code": "not_found",
+        "param": None,
     }
-    body = request.body
-    sent_body = False
-    out: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
-    forever = asyncio.Event()
-
-    async def receive() -> dict[str, Any]:
-        nonlocal sent_body
-        if not sent_body:
-            sent_body = True
-            return {"type": "http.request", "body": body, "more_body": False}
-        await forever.wait()
-        return {"type": "http.disconnect"}
-
-    async def send(message: Any) -> None:
-        await out.put(dict(message))
-
-    task = asyncio.get_running_loop().create_task(application(scope, receive, send))
-    start = await out.get()
-    headers = {k.decode(): v.decode() for k, v in start["headers"]}
-    content_type = headers.pop("content-type", "application/json")
-
-    async def body_chunks() -> Any:
-        while True:
-            message = await out.get()
-            yield message.get("body", b"")
-            if not message.get("more_body", False):
-                await task
-                return
-
-    if content_type.startswith("text/event-stream"):
-        response: HttpResponse | StreamingHttpResponse = StreamingHttpResponse(
-            body_chunks(), status=start["status"], content_type=content_type
-        )
-    else:
-        chunks = [chunk async for chunk in body_chunks()]
-        response = HttpResponse(b"".join(chunks), status=start["status"], content_type=content_type)
-    for name, value in headers.items():
-        if name != "content-length":
-            response[name] = value
-    return response
+    return JsonResponse({"error": error}, status=404)
 
 
-urlpatterns = [re_path(r"^(?P<rest>.*)$", openai_bridge)]
+urlpatterns = [re_path(r"^(?P<rest>.*)$", not_served_here)]
