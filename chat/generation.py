@@ -294,9 +294,8 @@ def _chat_request(request: GenerationRequest, admission: Admission) -> ChatReque
     )
 
 
-def _token_usage(report: UsageReport | None) -> TokenUsage | None:
-    if report is None:
-        return None
+def token_usage(report: UsageReport) -> TokenUsage:
+    """A provider's usage report in billing's terms (the same numbers)."""
     return TokenUsage(
         input_tokens=report.input_tokens,
         cached_input_tokens=report.cached_input_tokens,
@@ -466,7 +465,7 @@ async def run_generation(
         record = await _shielded(
             _orm(request, admission_settle)(
                 admission=admission,
-                usage=_token_usage(usage),
+                usage=None if usage is None else token_usage(usage),
                 output_text=text,
                 failed_before_output=failed_before_output,
                 output_deltas=progress.meter.deltas,

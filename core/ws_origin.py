@@ -42,7 +42,7 @@ def _headers(scope: dict[str, Any]) -> dict[bytes, str]:
 def _secure(scope: dict[str, Any], headers: dict[bytes, str]) -> bool:
     if scope.get("scheme") == "wss":
         return True
-    proxy_header: tuple[str, str] | None = getattr(settings, "SECURE_PROXY_SSL_HEADER", None)
+    proxy_header: tuple[str, str] | None = settings.SECURE_PROXY_SSL_HEADER
     if proxy_header is None:
         return False
     name, expected = proxy_header

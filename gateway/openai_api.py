@@ -50,8 +50,13 @@ from channels.db import database_sync_to_async
 from django.conf import settings
 
 from billing.gate import Admission, new_call_id
-from billing.pricing import TokenUsage
-from chat.generation import GenerationRequest, GenerationResult, GenerationSink, start_generation
+from chat.generation import (
+    GenerationRequest,
+    GenerationResult,
+    GenerationSink,
+    start_generation,
+    token_usage,
+)
 from chat.services import PromptTurn
 from core.exceptions import ApplicationError, ServiceUnavailableError, outage_error
 from gateway.openai_services import (
@@ -506,13 +511,7 @@ def _finish_reason(result: GenerationResult | _Early) -> str:
 def _usage(result: GenerationResult | _Early) -> dict[str, Any]:
     if isinstance(result, _Early):
         # The same normalisation the gate bills with, so the answer and the ledger agree.
-        billed = TokenUsage(
-            input_tokens=result.usage.input_tokens,
-            cached_input_tokens=result.usage.cached_input_tokens,
-            cache_write_tokens=result.usage.cache_write_tokens,
-            output_tokens=result.usage.output_tokens,
-            reasoning_tokens=result.usage.reasoning_tokens,
-        ).normalized()
+        billed = token_usage(result.usage).normalized()
         prompt, completion = billed.input_tokens, billed.output_tokens
         cached, reasoning = billed.cached_input_tokens, billed.reasoning_tokens
     else:
@@ -568,7 +567,7 @@ _in_flight: collections.Counter[int] = collections.Counter()
 
 @contextlib.contextmanager
 def _concurrency_slot(token_id: int) -> Iterator[None]:
-    limit = int(getattr(settings, "API_MAX_CONCURRENT_PER_TOKEN", 16))
+    limit = int(settings.API_MAX_CONCURRENT_PER_TOKEN)
     if _in_flight[token_id] >= limit:
         raise ApiError(
             "rate_limited",
@@ -609,7 +608,7 @@ async def _chat_completion_admitted(exchange: _Exchange, principal: TokenPrincip
         api_token_id=principal.token_id,
         stop=parsed.stop,
         admit=partial(api_admit, principal=principal, resolved=resolved),
-        parallel_orm=not connection_is_sqlite(),
+        parallel_orm=not settings.IS_SQLITE,
     )
     sink = _ApiSink()
     task = start_generation(request, sink, kind="api")
@@ -627,12 +626,6 @@ async def _chat_completion_admitted(exchange: _Exchange, principal: TokenPrincip
             task.cancel()
             with contextlib.suppress(BaseException):
                 await asyncio.wait({task})
-
-
-def connection_is_sqlite() -> bool:
-    from django.db import connection
-
-    return connection.vendor == "sqlite"
 
 
 def _completion_id() -> str:

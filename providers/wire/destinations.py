@@ -76,7 +76,7 @@ def allowed_destinations() -> AllowedDestinations:
     """The running settings' allow list (read per call, so tests can override the setting)."""
     from django.conf import settings
 
-    return _parsed(tuple(getattr(settings, "PROVIDER_ALLOWED_NETWORKS", ())))
+    return _parsed(tuple(settings.PROVIDER_ALLOWED_NETWORKS))
 
 
 def _literal(host: str) -> IPAddress | None:
