@@ -450,6 +450,13 @@ def _settle(
     """The one settlement: close the open reservation into its ledger row (or release it when
     `charge` is None) and move its counters, in one transaction; notify after commit. With
     `stale_before` (the reaper) only a reservation whose heartbeat is older is closed."""
+    if charge is not None and stale_before is None:
+        usage, estimated, cost = charge
+        built = _record_build(admission=admission, usage=usage, cost=cost, estimated=estimated)
+        fast = ledger.reservation_settle_fast(built)
+        if fast is not None:
+            _notify(admission=admission, reservation=fast[0], counters=fast[1], record=built)
+            return built
     with transaction.atomic():
         reservation = ledger.reservation_for_update(call_id=admission.call_id)
         if (
@@ -470,19 +477,30 @@ def _settle(
             status=ReservationStatus.RELEASED if record is None else ReservationStatus.SETTLED,
             record=record,
         )
-        spent = 0 if record is None else policy.nusd(record.cost_usd)
-        settled = _limits_after(admission=admission, reservation=reservation, counters=counters)
-        settled_at = reservation.settled_at
-        transaction.on_commit(
-            lambda: notices.after_settlement(
-                organization_id=admission.organization_id,
-                user_id=admission.user_id,
-                limits=settled,
-                spent_nusd=spent,
-                now=settled_at,
-            )
-        )
+        _notify(admission=admission, reservation=reservation, counters=counters, record=record)
     return record
+
+
+def _notify(
+    *,
+    admission: Admission,
+    reservation: Reservation,
+    counters: list[BudgetCounter],
+    record: UsageRecord | None,
+) -> None:
+    """After commit (at once outside a transaction): the member's frame and any warning."""
+    spent = 0 if record is None else policy.nusd(record.cost_usd)
+    settled = _limits_after(admission=admission, reservation=reservation, counters=counters)
+    settled_at = reservation.settled_at
+    transaction.on_commit(
+        lambda: notices.after_settlement(
+            organization_id=admission.organization_id,
+            user_id=admission.user_id,
+            limits=settled,
+            spent_nusd=spent,
+            now=settled_at,
+        )
+    )
 
 
 def _limits_after(

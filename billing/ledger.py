@@ -15,12 +15,13 @@ Money in counters is integer nano-USD; everything else is Decimal.
 from __future__ import annotations
 
 import zoneinfo
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from django.db import IntegrityError, transaction
-from django.db.models import F, Q, Sum
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F, FilteredRelation, Q, Sum
 from django.utils import timezone
 
 from accounts.models import Membership
@@ -64,16 +65,37 @@ class MemberBudgets:
 
 def member_budgets(*, organization_id: int, user_id: int) -> MemberBudgets | None:
     """The budgets that apply to one member, or None when the user is not a member of the
-    organisation. Two small queries."""
-    time_zone = (
+    organisation: one query (the membership, its organisation's time zone and, through a
+    filtered outer join, the applicable budget rows)."""
+    prefix = "organization__budgets__"
+    rows = list(
         Membership.objects.filter(user_id=user_id, organization_id=organization_id)
-        .values_list("organization__time_zone", flat=True)
-        .first()
+        .annotate(
+            applicable=FilteredRelation(
+                "organization__budgets",
+                condition=Q(**{f"{prefix}scope": BudgetScope.USER, f"{prefix}user_id": user_id})
+                | Q(**{f"{prefix}scope__in": [BudgetScope.DEFAULT, BudgetScope.ORG]}),
+            )
+        )
+        .values_list("organization__time_zone", *(f"applicable__{f}" for f in _BUDGET_FIELDS))
     )
-    if time_zone is None:
+    if not rows:
         return None
-    user, org = applicable_budgets(organization_id=organization_id, user_id=user_id)
-    return MemberBudgets(time_zone=time_zone, user=user, org=org)
+    by_scope = {
+        row[1 + _BUDGET_FIELDS.index("scope")]: Budget(
+            organization_id=organization_id, **dict(zip(_BUDGET_FIELDS, row[1:], strict=True))
+        )
+        for row in rows
+        if row[1] is not None  # the outer join's empty row: no budget at all
+    }
+    return MemberBudgets(
+        time_zone=rows[0][0],
+        user=by_scope.get(BudgetScope.USER) or by_scope.get(BudgetScope.DEFAULT),
+        org=by_scope.get(BudgetScope.ORG),
+    )
+
+
+_BUDGET_FIELDS = ("id", "scope", "user_id", "limit_usd", "period", "enforcement", "warn_at_percent")
 
 
 def applicable_budgets(
@@ -147,38 +169,51 @@ def counters_lock(
     """The counters of `keys` for the periods containing `now`, by scope key, each locked FOR
     UPDATE until the surrounding transaction ends (call inside `transaction.atomic()`).
 
-    One at a time in scope-key order, creating a missing one in its turn: no transaction ever
-    holds a later counter while it waits for an earlier one, so lockers never deadlock. A
-    counter created here starts from the ledger's spend in its period, so a budget set (or
-    re-periodised) mid-period still counts what was already spent.
+    One query locks the existing ones in scope-key order; a missing one is then created (and
+    locked) in its turn. No deadlock can form: a transaction waits on a counter row only in
+    that one ordered query, before it holds or inserts anything else of the money path, and a
+    concurrent creator of the same counter never waits on us. A counter created here starts
+    from the ledger's spend in its period, so a budget set (or re-periodised) mid-period still
+    counts what was already spent.
     """
-    locked: dict[str, BudgetCounter] = {}
-    for key in sorted(keys, key=lambda k: k.scope_key):
-        lookup = {
-            "organization_id": organization_id,
-            "scope_key": key.scope_key,
-            "period_key": period_key(key.period, now, tz),
-        }
-        counter = BudgetCounter.objects.select_for_update().filter(**lookup).first()
-        if counter is None:
-            start, end = period_bounds(key.period, now, tz)
-            spent = ledger_spent_nusd(
-                organization_id=organization_id,
-                start=start,
-                end=end,
-                user_id=key.user_id,
-                api_token_id=key.api_token_id,
-            )
-            try:
-                # A concurrent creator makes this insert wait for its commit, then fail.
-                with transaction.atomic():
-                    counter = BudgetCounter.objects.create(
-                        **lookup, period_start=start, period_end=end, spent_nusd=spent
-                    )
-            except IntegrityError:
-                counter = BudgetCounter.objects.select_for_update().get(**lookup)
-        locked[key.scope_key] = counter
+    wanted = {key.scope_key: (key, period_key(key.period, now, tz)) for key in keys}
+    lookup = Q()
+    for scope_key, (_key, period) in wanted.items():
+        lookup |= Q(scope_key=scope_key, period_key=period)
+    locked = {
+        counter.scope_key: counter
+        for counter in BudgetCounter.objects.select_for_update()
+        .filter(lookup, organization_id=organization_id)
+        .order_by("scope_key")
+    }
+    for scope_key in sorted(wanted.keys() - locked.keys()):
+        key, period = wanted[scope_key]
+        locked[scope_key] = _counter_create(
+            organization_id=organization_id, key=key, period=period, tz=tz, now=now
+        )
     return locked
+
+
+def _counter_create(
+    *, organization_id: int, key: CounterKey, period: str, tz: zoneinfo.ZoneInfo, now: datetime
+) -> BudgetCounter:
+    lookup = {"organization_id": organization_id, "scope_key": key.scope_key, "period_key": period}
+    start, end = period_bounds(key.period, now, tz)
+    spent = ledger_spent_nusd(
+        organization_id=organization_id,
+        start=start,
+        end=end,
+        user_id=key.user_id,
+        api_token_id=key.api_token_id,
+    )
+    try:
+        # A concurrent creator makes this insert wait for its commit, then fail: lock its row.
+        with transaction.atomic():
+            return BudgetCounter.objects.create(
+                **lookup, period_start=start, period_end=end, spent_nusd=spent
+            )
+    except IntegrityError:
+        return BudgetCounter.objects.select_for_update().get(**lookup)
 
 
 def counters_lock_ids(*, counter_ids: list[int]) -> list[BudgetCounter]:
@@ -261,6 +296,96 @@ def reservation_close(
         spent_nusd=0 if record is None else nusd(record.cost_usd),
     )
     return counters
+
+
+_RECORD_COLUMNS = [f.column for f in UsageRecord._meta.concrete_fields if not f.primary_key]
+_COUNTERS = BudgetCounter._meta.db_table
+_RESERVATIONS = Reservation._meta.db_table
+# The usual settlement on Postgres, as one statement (one round trip instead of nine; the
+# gateway benchmark measured 2.5x the added latency without it): lock the reservation while
+# still open, insert the ledger row, close the reservation onto it, then lock its counters in
+# the order every locker uses (a MATERIALIZED CTE locks in its ORDER BY, and a counter row is
+# only reached through it) and move them. No row when the reservation was not open.
+_SETTLE_SQL = f"""
+WITH res AS MATERIALIZED (
+    SELECT id, reserved_usd, org_counter_id, token_counter_id, user_counter_id
+    FROM {_RESERVATIONS}
+    WHERE call_id = %(call_id)s AND status = %(open)s
+    FOR UPDATE
+), rec AS (
+    INSERT INTO {UsageRecord._meta.db_table} ({", ".join(_RECORD_COLUMNS)})
+    SELECT {", ".join(f"%({c})s" for c in _RECORD_COLUMNS)} FROM res
+    RETURNING id
+), closed AS (
+    UPDATE {_RESERVATIONS} r
+    SET status = %(settled)s, settled_at = %(now)s, usage_record_id = (SELECT id FROM rec)
+    FROM res WHERE r.id = res.id
+), locked AS MATERIALIZED (
+    SELECT c.id, (res.reserved_usd * 1000000000)::bigint AS held
+    FROM {_COUNTERS} c
+    JOIN res ON c.id IN (res.org_counter_id, res.token_counter_id, res.user_counter_id)
+    ORDER BY c.scope_key
+    FOR UPDATE OF c
+), moved AS (
+    UPDATE {_COUNTERS} c
+    SET reserved_nusd = c.reserved_nusd - locked.held,
+        spent_nusd = c.spent_nusd + %(spent_delta)s,
+        updated_at = %(now)s
+    FROM locked WHERE c.id = locked.id
+    RETURNING c.id, c.scope_key, c.period_end, c.spent_nusd, c.reserved_nusd
+)
+SELECT rec.id, res.org_counter_id, res.user_counter_id,
+       moved.id, moved.scope_key, moved.period_end, moved.spent_nusd, moved.reserved_nusd
+FROM rec CROSS JOIN res LEFT JOIN moved ON true
+"""  # noqa: S608 - table and column names from model metadata; every value is a bound parameter
+
+
+def reservation_settle_fast(
+    record: UsageRecord,
+) -> tuple[Reservation, list[BudgetCounter]] | None:
+    """Settle an open reservation into `record` in one statement, where the database has one
+    (Postgres): the reservation (ids and settled_at only) and its counters as left. None when
+    it cannot (another database, the reservation is not open, or a ledger row for the call
+    exists already): then the careful ORM path (`reservation_for_update` …) decides."""
+    if connection.vendor != "postgresql":
+        return None
+    now = timezone.now()
+    params = {column: getattr(record, column) for column in _RECORD_COLUMNS}
+    params |= {
+        "call_id": record.call_id,
+        "open": ReservationStatus.OPEN,
+        "settled": ReservationStatus.SETTLED,
+        "now": now,
+        "spent_delta": nusd(record.cost_usd),
+    }
+    try:
+        # Inside a caller's transaction a savepoint keeps a failed statement from breaking it;
+        # on its own the statement is its own transaction.
+        savepoint = transaction.atomic() if connection.in_atomic_block else nullcontext()
+        with savepoint, connection.cursor() as cursor:
+            cursor.execute(_SETTLE_SQL, params)
+            rows = cursor.fetchall()
+    except IntegrityError:
+        return None  # a ledger row for this call exists already: the careful path
+    if not rows:
+        return None
+    record.pk = rows[0][0]
+    record._state.adding = False
+    record._state.db = connection.alias
+    reservation = Reservation(
+        call_id=record.call_id,
+        org_counter_id=rows[0][1],
+        user_counter_id=rows[0][2],
+        settled_at=now,
+    )
+    counters = [
+        BudgetCounter(
+            pk=row[3], scope_key=row[4], period_end=row[5], spent_nusd=row[6], reserved_nusd=row[7]
+        )
+        for row in rows
+        if row[3] is not None
+    ]
+    return reservation, counters
 
 
 def record_insert(record: UsageRecord) -> UsageRecord:
