@@ -26,7 +26,7 @@ from accounts.models import Organization
 from billing import budgets, selectors
 from billing.models import Budget, BudgetEnforcement, BudgetPeriod, BudgetScope, UsageRecord
 from billing.pricing import USD_QUANTUM
-from core.dates import iso_utc
+from core.dates import iso_utc, zone
 from core.ids import id_in_range
 from core.serializers import MoneyField, StrictSerializer
 
@@ -94,7 +94,7 @@ def _parse_bound(
         else:
             assert moment is not None
             if timezone.is_naive(moment):
-                moment = moment.replace(tzinfo=selectors.org_time_zone(organization=organization))
+                moment = moment.replace(tzinfo=zone(organization.time_zone))
             bound = selectors.range_end_after(moment) if is_end else moment
         # The database compares in UTC: a bound must exist there too (not 0001-01-01 at +14:00).
         bound.astimezone(UTC)

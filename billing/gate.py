@@ -92,7 +92,6 @@ class Admission:
     # The budgets that applied, as admission read them under their locks (member's first is
     # not implied: look them up by scope). Empty for an admission rebuilt by the reaper.
     limits: tuple[policy.Limit, ...] = field(default=())
-    time_zone: str = "UTC"
 
 
 class _CallIds:
@@ -198,27 +197,14 @@ def admission_open(
             )
     except DatabaseError as exc:
         raise _unavailable(exc) from exc
-    return Admission(
-        call_id=reservation.call_id,
-        organization_id=organization_id,
-        user_id=user_id,
-        model_id=model.model_id,
-        upstream_model=model.upstream_model,
-        provider=model.provider,
-        provider_key_id=model.provider_key_id,
-        prices=model.prices,
-        max_tokens=fitted,
-        prompt_tokens_upper=prompt_tokens_upper,
+    # The reaper rebuilds an Admission from the row the same way; admission adds what only it
+    # knows: the prompt's estimate and the budgets as read under their locks.
+    return replace(
+        _admission_from_reservation(reservation),
         prompt_tokens_estimate=(
             prompt_tokens_upper if prompt_tokens_estimate is None else prompt_tokens_estimate
         ),
-        reserved_usd=reservation.reserved_usd,
-        source=source,
-        conversation_id=conversation_id,
-        message_id=message_id,
-        api_token_id=api_token_id,
         limits=tuple(limits.values()),
-        time_zone=budgets.time_zone,
     )
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import zoneinfo
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -46,13 +45,9 @@ class UserUsage:
     by_model: list[ModelUsage]
 
 
-def org_time_zone(*, organization: Organization) -> zoneinfo.ZoneInfo:
-    return zone(organization.time_zone)
-
-
 def day_start(*, organization: Organization, day: date) -> datetime:
     """Midnight of `day` in the organisation's time zone (an aware datetime)."""
-    tz = org_time_zone(organization=organization)
+    tz = zone(organization.time_zone)
     return datetime(day.year, day.month, day.day, tzinfo=tz)
 
 
@@ -160,7 +155,7 @@ def usage_summary(
         keys = [("model", "model")]
         ordering = ["model"]
     else:
-        tz = org_time_zone(organization=organization)
+        tz = zone(organization.time_zone)
         day = TruncDate("created_at", tzinfo=tz)
         grouped = records.annotate(day=day).values("day").annotate(**totals)
         keys = [("day", "day")]
