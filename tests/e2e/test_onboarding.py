@@ -53,7 +53,7 @@ def test_it_takes_a_newcomer_from_setup_to_a_second_member(
     bob_context.close()
 
     page.reload()
-    expect(page.get_by_role("cell", name="bob@acme.test")).to_be_visible()
+    expect(page.get_by_role("cell", name="bob@acme.test", exact=True)).to_be_visible()
 
 
 def test_it_speaks_spanish_and_toggles_dark_mode(browser: Browser, app: LiveApp) -> None:
